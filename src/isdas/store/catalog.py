@@ -1,0 +1,67 @@
+"""Open the DuckDB catalog with the schema applied; short-lived, lock-tolerant connections."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from isdas.errors import StoreError
+from isdas.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LOCK_WAIT_SECONDS = 30.0
+
+
+def schema_sql() -> list[str]:
+    """The DDL scripts of store/sql, in name order."""
+    folder = resources.files("isdas.store") / "sql"
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
+    return [(folder / name).read_text(encoding="utf-8") for name in names]
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "conflicting" in text or "being used" in text
+
+
+def _open(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait
+    delay = 0.02
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            if not _is_lock_error(exc) or time.monotonic() > deadline:
+                raise StoreError(f"cannot open catalog {path}: {exc}") from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+@contextmanager
+def connect(
+    settings: Settings, *, read_only: bool = False, wait: float = LOCK_WAIT_SECONDS
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the catalog, schema applied, TimeZone UTC; closed on exit.
+
+    A read-only open of a catalog that does not exist yet creates it first.
+    """
+    path = settings.catalog
+    if read_only and not path.exists():
+        read_only = False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = _open(path, read_only, wait)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        if not read_only:
+            for script in schema_sql():
+                con.execute(script)
+        yield con
+    finally:
+        con.close()
