@@ -1,0 +1,270 @@
+"""Collector HTTP endpoints: authenticate sensors, validate batches, store them, acknowledge.
+
+Stage: serve (collector part). Must not import duckdb or write the lake itself: tokens and
+batch ids go through `isdas.store.tokens`, events through `isdas.ingest.ingest_batch`.
+
+Paths (mount with `routes(settings)`):
+- POST /api/v1/ingest     Authorization: Bearer <token>, X-Batch-Id: <id>, body: Arrow IPC
+  stream in the wire schema (isdas.sensor.wire). 200 {"ok": true, "batch_id", "events",
+  "duplicate"}; 401 unknown/missing token, 403 revoked, 413 body too large, 422 malformed
+  (schema, nulls, event count, times more than `max_future_s` ahead or `max_age_s` old),
+  429 per-sensor rate limit (Retry-After), 503 store busy. Nothing is stored on any 4xx.
+- POST /api/v1/heartbeat  same auth, JSON counters; 200 {"ok": true, "server_time"}.
+Errors are JSON {"ok": false, "error": "...", "status": N}.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from isdas.errors import InputError, IsdasError, PayloadTooLarge, ValidationError
+from isdas.sensor import wire
+from isdas.settings import Settings
+from isdas.store import tokens
+
+log = logging.getLogger(__name__)
+
+IngestFn = Callable[[Settings, str, wire.PacketBatch, str], object]
+BATCH_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+HEARTBEAT_MAX_BYTES = 64 * 1024
+
+
+class RateLimitError(IsdasError):
+    """A sensor sent more requests than its rate allows."""
+
+    http_status = 429
+
+
+@dataclass(frozen=True)
+class CollectorConfig:
+    """Limits of the collector; `from_env` reads ISDAS_COLLECTOR_<FIELD> overrides."""
+
+    max_body_bytes: int = 64 * 1024 * 1024
+    max_events: int = 1_000_000
+    max_future_s: float = 86_400.0
+    max_age_s: float = 400 * 86_400.0
+    rate_per_s: float = 50.0
+    burst: float = 100.0
+    auth_cache_s: float = 2.0
+
+    @classmethod
+    def from_env(cls) -> CollectorConfig:
+        """Defaults, overridden by environment variables such as ISDAS_COLLECTOR_MAX_BODY_BYTES."""
+        values: dict[str, Any] = {}
+        for name, default in cls().__dict__.items():
+            raw = os.environ.get(f"ISDAS_COLLECTOR_{name.upper()}")
+            if raw is not None:
+                values[name] = type(default)(raw)
+        return cls(**values)
+
+
+def tls_options(cert: str | os.PathLike[str], key: str | os.PathLike[str]) -> dict[str, str]:
+    """uvicorn keyword arguments for HTTPS (for `isdas serve --tls-cert --tls-key`)."""
+    for path in (cert, key):
+        if not Path(path).is_file():
+            raise InputError(f"TLS file not found: {path}")
+    return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+
+
+@dataclass
+class _Buckets:
+    """Token buckets per sensor: `rate` requests per second, bursts up to `burst`."""
+
+    rate: float
+    burst: float
+    state: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def take(self, sensor_id: str) -> None:
+        now = time.monotonic()
+        level, then = self.state.get(sensor_id, (self.burst, now))
+        level = min(self.burst, level + (now - then) * self.rate)
+        if level < 1.0:
+            self.state[sensor_id] = (level, now)
+            raise RateLimitError(f"sensor {sensor_id!r} over {self.rate:g} requests/s")
+        self.state[sensor_id] = (level - 1.0, now)
+
+
+@dataclass
+class _Auth:
+    """Token verification with a short cache (revocation takes effect within `ttl` seconds)."""
+
+    settings: Settings
+    ttl: float
+    cache: dict[str, tuple[float, str]] = field(default_factory=dict)
+
+    async def sensor(self, request: Request) -> str:
+        header = request.headers.get("authorization", "")
+        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        hit = self.cache.get(token)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        sensor_id = await run_in_threadpool(tokens.verify, self.settings, token)
+        self.cache[token] = (time.monotonic() + self.ttl, sensor_id)
+        return sensor_id
+
+
+def error_response(exc: IsdasError) -> JSONResponse:
+    """The JSON error body every collector endpoint uses."""
+    status = exc.http_status
+    headers = {"Retry-After": "1"} if status in (429, 503) else None
+    body = {"ok": False, "error": str(exc), "status": status}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) as soon as it exceeds `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body of {declared} bytes over the limit of {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def check_times(decoded: wire.Decoded, config: CollectorConfig, now_us: int) -> None:
+    """Reject batches holding events too far in the future or absurdly old."""
+    if not decoded.events:
+        return
+    if decoded.max_ts_us > now_us + int(config.max_future_s * 1e6):
+        raise ValidationError("batch holds events more than max_future_s in the future")
+    if decoded.min_ts_us < now_us - int(config.max_age_s * 1e6):
+        raise ValidationError("batch holds events older than max_age_s")
+
+
+def default_ingest() -> IngestFn:
+    """The lead's `isdas.ingest.ingest_batch` (imported late: it pulls heavy modules)."""
+    module = importlib.import_module("isdas.ingest")
+    fn: IngestFn = module.ingest_batch
+    return fn
+
+
+def _guard(
+    handler: Callable[[Request], Awaitable[JSONResponse]],
+) -> Callable[[Request], Awaitable[JSONResponse]]:
+    async def wrapped(request: Request) -> JSONResponse:
+        try:
+            return await handler(request)
+        except IsdasError as exc:
+            if exc.http_status >= 500:
+                log.warning("collector %s: %s", request.url.path, exc)
+            return error_response(exc)
+        except Exception:
+            log.exception("collector %s failed", request.url.path)
+            return error_response(IsdasError("internal error"))
+
+    return wrapped
+
+
+def _us_to_dt(us: int) -> datetime:
+    return datetime.fromtimestamp(us / 1e6, UTC)
+
+
+def store_batch(
+    settings: Settings, ingest: IngestFn, sensor_id: str, batch_id: str, decoded: wire.Decoded
+) -> bool:
+    """Ingest a validated batch once; True when it had been acknowledged before."""
+    if tokens.batch_seen(settings, sensor_id, batch_id):
+        return True
+    if decoded.events:
+        ingest(settings, sensor_id, decoded.batch, f"{sensor_id}/{batch_id}")
+    span = (_us_to_dt(decoded.min_ts_us), _us_to_dt(decoded.max_ts_us))
+    tokens.record_batch(settings, sensor_id, batch_id, decoded.events, span)
+    return False
+
+
+class Collector:
+    """The two collector endpoints, bound to one data home."""
+
+    def __init__(
+        self, settings: Settings, config: CollectorConfig, ingest: IngestFn | None = None
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self._ingest = ingest
+        self._auth = _Auth(settings, config.auth_cache_s)
+        self._buckets = _Buckets(config.rate_per_s, config.burst)
+        self._lock = threading.Lock()  # one catalog writer at a time inside this process
+
+    def _store(self, sensor_id: str, batch_id: str, decoded: wire.Decoded) -> bool:
+        with self._lock:
+            if self._ingest is None:
+                self._ingest = default_ingest()
+            return store_batch(self.settings, self._ingest, sensor_id, batch_id, decoded)
+
+    async def ingest(self, request: Request) -> JSONResponse:
+        sensor_id = await self._auth.sensor(request)
+        self._buckets.take(sensor_id)
+        batch_id = request.headers.get("x-batch-id", "")
+        if not BATCH_ID_RE.match(batch_id):
+            raise ValidationError("missing or malformed X-Batch-Id header")
+        body = await read_body(request, self.config.max_body_bytes)
+        decoded = await run_in_threadpool(wire.decode, body, max_events=self.config.max_events)
+        check_times(decoded, self.config, time.time_ns() // 1000)
+        duplicate = await run_in_threadpool(self._store, sensor_id, batch_id, decoded)
+        if duplicate:
+            log.info("batch %s of %s acknowledged again (retry)", batch_id, sensor_id)
+        body_out = {"ok": True, "batch_id": batch_id, "events": decoded.events}
+        return JSONResponse({**body_out, "duplicate": duplicate})
+
+    async def heartbeat(self, request: Request) -> JSONResponse:
+        sensor_id = await self._auth.sensor(request)
+        self._buckets.take(sensor_id)
+        beat = parse_heartbeat(await read_body(request, HEARTBEAT_MAX_BYTES))
+        sent = beat.get("sensor_time")
+        sensor_time = _parse_time(sent) if isinstance(sent, str) else None
+        await run_in_threadpool(
+            tokens.record_heartbeat, self.settings, sensor_id, beat, sensor_time
+        )
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        return JSONResponse({"ok": True, "sensor": sensor_id, "server_time": now})
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def parse_heartbeat(body: bytes) -> dict[str, Any]:
+    """A heartbeat body: a JSON object; ValidationError otherwise."""
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"heartbeat is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ValidationError("heartbeat must be a JSON object")
+    return value
+
+
+def routes(
+    settings: Settings, config: CollectorConfig | None = None, ingest: IngestFn | None = None
+) -> list[BaseRoute]:
+    """The collector routes: POST /api/v1/ingest and POST /api/v1/heartbeat."""
+    collector = Collector(settings, config or CollectorConfig.from_env(), ingest)
+    return [
+        Route("/api/v1/ingest", _guard(collector.ingest), methods=["POST"]),
+        Route("/api/v1/heartbeat", _guard(collector.heartbeat), methods=["POST"]),
+    ]
