@@ -1,0 +1,102 @@
+"""Capture stage: a chunked byte stream over a capture file, gzip or not, with one reused buffer.
+
+Offsets are positions in the (decompressed) stream. Decompression errors end the stream and are
+kept in `error`; nothing is raised past `open_stream`. Must not interpret capture formats.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from types import TracebackType
+from typing import BinaryIO, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from isdas.errors import CaptureError
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class ByteStream:
+    """A window buf[0:n] onto the stream, starting at stream offset `base`."""
+
+    def __init__(self, path: str, chunk_bytes: int) -> None:
+        self.path = path
+        self.gzipped = False
+        self.buf: npt.NDArray[np.uint8] = np.empty(max(chunk_bytes, 4096), dtype=np.uint8)
+        self.n = 0
+        self.base = 0
+        self.eof = False
+        self.error: str | None = None
+        self._raw: BinaryIO = _open(path)
+        self._src: BinaryIO = self._raw
+        if self._raw.read(2) == GZIP_MAGIC:
+            self.gzipped = True
+            self._raw.seek(0)
+            self._src = gzip.GzipFile(fileobj=self._raw, mode="rb")  # type: ignore[assignment]
+        else:
+            self._raw.seek(0)
+
+    def __enter__(self) -> ByteStream:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (and the decompressor)."""
+        if self._src is not self._raw:
+            self._src.close()
+        self._raw.close()
+
+    def where(self, pos: int) -> str:
+        """Human wording of a stream offset: says when it is in the decompressed stream."""
+        suffix = " of the decompressed stream" if self.gzipped else ""
+        return f"byte {self.base + pos}{suffix}"
+
+    def refill(self, pos: int, need: int = 0) -> bool:
+        """Drop buf[:pos], keep the tail, read more; grow to hold `need` bytes. False at EOF."""
+        tail = self.n - pos
+        if pos > 0:
+            self.buf[:tail] = self.buf[pos : self.n]
+        self.base += pos
+        self.n = tail
+        if need > len(self.buf):
+            grown = np.empty(need, dtype=np.uint8)
+            grown[:tail] = self.buf[:tail]
+            self.buf = grown
+        before = self.n
+        self._fill()
+        return self.n > before
+
+    def _fill(self) -> None:
+        view = memoryview(self.buf)  # type: ignore[arg-type]
+        while self.n < len(self.buf) and not self.eof:
+            try:
+                got = cast(io.BufferedIOBase, self._src).readinto(view[self.n :])
+            except (EOFError, OSError, zlib.error) as exc:
+                self.error = f"decompression failed: {exc}"
+                got = 0
+            if not got:
+                self.eof = True
+            else:
+                self.n += got
+
+
+def _open(path: str) -> BinaryIO:
+    try:
+        return open(path, "rb", buffering=0)
+    except OSError as exc:
+        raise CaptureError(f"cannot open: {exc.strerror}", path=path) from exc
+
+
+def open_stream(path: str, chunk_bytes: int) -> ByteStream:
+    """Open a capture (gzip detected by magic) and fill the first chunk."""
+    stream = ByteStream(path, chunk_bytes)
+    stream.refill(0)
+    return stream
