@@ -41,7 +41,9 @@ EVENT_SCHEMA = pa.schema(
         pa.field("tcp_win", pa.uint16(), nullable=False),
         pa.field("length", pa.uint32(), nullable=False),  # IP datagram length in bytes
         pa.field("frag", pa.uint8(), nullable=False),  # Frag enum
-        pa.field("country", pa.string(), nullable=False),  # ISO 3166 alpha-2 of source, "ZZ" unknown
+        pa.field(
+            "country", pa.string(), nullable=False
+        ),  # ISO 3166 alpha-2 of source, "ZZ" unknown
         pa.field("cls", pa.uint8(), nullable=False),  # Cls enum
         pa.field("tags", pa.uint32(), nullable=False),  # Tag bit set
     ]

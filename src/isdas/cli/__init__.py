@@ -74,7 +74,9 @@ class LazyGroup(click.Group):
 def cli(ctx: click.Context, home: str | None, verbose: int) -> None:
     """isdas: watch the scans reaching your dark addresses, detect rises, publish alerts."""
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     ctx.obj = resolve_home(home)
 
 

@@ -79,3 +79,10 @@ CREATE TABLE IF NOT EXISTS sensor_hours (
     packets     BIGINT,
     sources     BIGINT
 );
+
+-- distinct destinations seen per sensor: its monitored address count when no CIDRs were given
+CREATE TABLE IF NOT EXISTS sensor_targets (
+    sensor_id   TEXT,
+    dst_hi      UBIGINT,
+    dst_lo      UBIGINT
+);

@@ -1,0 +1,64 @@
+"""`isdas series`: the hourly series of one port."""
+
+from __future__ import annotations
+
+import click
+
+from isdas.cli import common
+from isdas.errors import InputError
+from isdas.models import Key
+
+
+@click.command(name="series")
+@click.argument("key", metavar="PROTO/PORT")
+@click.option("--since", help="Start (ISO-8601, UTC if no zone).")
+@click.option("--until", help="End, exclusive (ISO-8601).")
+@click.option(
+    "--by", type=click.Choice(["sensor", "country"]), help="Break down per sensor or country."
+)
+@click.option(
+    "--class",
+    "cls",
+    default="scan",
+    show_default=True,
+    type=click.Choice(["scan", "backscatter", "other"]),
+    help="Traffic class.",
+)
+@click.option("--json", "fmt", flag_value="json", help="JSON array on stdout.")
+@click.option("--csv", "fmt", flag_value="csv", help="CSV on stdout.")
+@click.pass_context
+def command(
+    ctx: click.Context,
+    key: str,
+    since: str | None,
+    until: str | None,
+    by: str | None,
+    cls: str,
+    fmt: str | None,
+) -> None:
+    """Hourly packets, distinct sources and packets per sensor of PROTO/PORT (e.g. tcp/445)."""
+    from isdas.store.queries import series
+
+    try:
+        parsed = Key.parse(key)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    rows = series(
+        common.settings(ctx),
+        parsed,
+        since=common.parse_time(since),
+        until=common.parse_time(until),
+        by=by,
+        cls=cls,
+    )
+    group = {"sensor": ["sensor_id"], "country": ["country"]}.get(by or "", [])
+    extra = {None: ["sensors", "mean_per_sensor"], "sensor": ["targets"], "country": []}[by]
+    cols = ["hour", *group, "packets", "sources", *extra]
+    if fmt == "json":
+        common.write_json([{c: r[c] for c in cols} for r in rows])
+    elif fmt == "csv":
+        common.write_csv(rows, cols)
+    else:
+        from isdas.cli.tables import print_table
+
+        print_table(rows, cols, f"{parsed} hourly ({cls})")

@@ -1,0 +1,261 @@
+"""Ingest orchestration: capture -> enrich (country, class, tags) -> lake parts -> catalog.
+
+Used by `isdas ingest` (files) and the collector (sensor batches). Each source (a file's sha256
+or a batch id) is stored at most once; its parts are written atomically, then registered with
+the sensor's metrics in one catalog transaction; all-sensor metrics are recounted at the end.
+Library code: reports what happened, never prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from isdas.analyse.classify import classify
+from isdas.errors import CaptureError, InputError
+from isdas.knowledge.country import country_index
+from isdas.models import EVENT_SCHEMA
+from isdas.settings import Settings
+from isdas.store import writes
+from isdas.store.lake import PartWriter, check_sensor_id, table_hours
+
+Progress = Callable[[int], None]
+PacketBatch = Mapping[str, npt.NDArray[Any]]
+CAPTURE_COLUMNS = tuple(
+    c for c in EVENT_SCHEMA.names if c not in ("sensor", "country", "cls", "tags")
+)
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """The outcome of ingesting one file: ingested, partial, already or failed."""
+
+    path: str
+    status: str
+    packets: int = 0
+    skipped: int = 0
+    error: str | None = None
+    digest: str = ""
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """The outcome of one `ingest_paths` call."""
+
+    files: tuple[FileReport, ...]
+    seconds: float
+    hours_flushed: int = 0
+    bytes_read: int = 0
+
+    @property
+    def packets(self) -> int:
+        return sum(f.packets for f in self.files)
+
+    @property
+    def skipped(self) -> int:
+        return sum(f.skipped for f in self.files)
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{f.path}: {f.error}" for f in self.files if f.error]
+
+    @property
+    def rate(self) -> float:
+        return self.packets / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def outcome(self) -> str:
+        """`ok`, `partial` (some input bad, rest stored) or `failed` (nothing usable)."""
+        statuses = {f.status for f in self.files}
+        if statuses <= {"ingested", "already"}:
+            return "ok"
+        if statuses & {"ingested", "partial", "already"}:
+            return "partial"
+        return "failed"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The outcome of storing one collector batch."""
+
+    batch_id: str
+    status: str  # "stored" or "duplicate"
+    rows: int
+    hours: list[datetime] = field(default_factory=list)
+
+
+def enrich(batch: PacketBatch, sensor_id: str) -> pa.Table:
+    """A capture batch as an EVENT_SCHEMA table, with country, class and tags derived."""
+    n = len(batch["ts_us"])
+    cls, tags = classify(batch)
+    cidx, codes = country_index(batch["src_hi"], batch["src_lo"])
+    arrays: dict[str, pa.Array] = {}
+    for name in EVENT_SCHEMA.names:
+        if name == "ts":
+            arrays[name] = pa.array(batch["ts_us"], pa.int64()).cast(EVENT_SCHEMA.field("ts").type)
+        elif name == "sensor":
+            zeros = np.zeros(n, dtype=np.int32)
+            arrays[name] = pa.DictionaryArray.from_arrays(zeros, [sensor_id]).cast(pa.string())
+        elif name == "country":
+            dictionary = pa.array(codes or ["ZZ"], pa.string())
+            arrays[name] = pa.DictionaryArray.from_arrays(cidx, dictionary).cast(pa.string())
+        elif name == "cls":
+            arrays[name] = pa.array(cls, pa.uint8())
+        elif name == "tags":
+            arrays[name] = pa.array(tags, pa.uint32())
+        else:
+            arrays[name] = pa.array(batch[name], EVENT_SCHEMA.field(name).type)
+    return pa.Table.from_pydict(arrays, schema=EVENT_SCHEMA)
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of the file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(4 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files to ingest: files as given, directories as their tcpdump rotations in time order."""
+    from isdas.capture.rotation import rotation_files
+
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(Path(f) for f in rotation_files(str(p)))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise InputError(f"no such file or directory: {p}")
+    return out
+
+
+def ingest_paths(
+    settings: Settings,
+    sensor_id: str,
+    paths: Sequence[Path],
+    *,
+    addresses: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Ingest capture files (or rotation directories) recorded by `sensor_id`."""
+    check_sensor_id(sensor_id)
+    if addresses:
+        writes.cidr_count(addresses)  # validate before reading anything
+    started = time.perf_counter()
+    reports = [
+        _ingest_file(settings, sensor_id, p, addresses, progress) for p in expand_paths(paths)
+    ]
+    if addresses and not any(r.status in ("ingested", "partial") for r in reports):
+        writes.set_cidrs(settings, sensor_id, addresses)
+    flushed = writes.flush_metrics(settings)
+    return IngestReport(tuple(reports), time.perf_counter() - started, flushed)
+
+
+def _ingest_file(
+    settings: Settings,
+    sensor_id: str,
+    path: Path,
+    cidrs: Sequence[str] | None,
+    progress: Progress | None,
+) -> FileReport:
+    digest = file_digest(path)
+    if writes.is_registered(settings, digest):
+        if progress:
+            progress(path.stat().st_size)
+        return FileReport(str(path), "already", digest=digest)
+    try:
+        return _read_and_store(settings, sensor_id, path, digest, cidrs, progress)
+    except CaptureError as exc:
+        return FileReport(str(path), "failed", error=str(exc), digest=digest)
+
+
+def _read_and_store(
+    settings: Settings,
+    sensor_id: str,
+    path: Path,
+    digest: str,
+    cidrs: Sequence[str] | None,
+    progress: Progress | None,
+) -> FileReport:
+    from isdas.capture import read_capture
+
+    reader = read_capture(path)
+    writer = PartWriter(settings.lake, sensor_id, digest)
+    hours: set[int] = set()
+    seen = 0
+    try:
+        for batch in reader:
+            table = enrich(batch, sensor_id)
+            writer.write(table)
+            hours.update(table_hours(table))
+            if progress:
+                progress(reader.stats.bytes_read - seen)
+                seen = reader.stats.bytes_read
+        parts = writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    stats = reader.stats
+    meta = writes.SourceMeta(
+        digest,
+        str(path),
+        sensor_id,
+        path.stat().st_size,
+        sum(p.rows for p in parts),
+        stats.skipped,
+        stats.error,
+    )
+    writes.register(settings, meta, parts, _hour_datetimes(hours), cidrs)
+    status = "partial" if stats.truncated_at is not None or stats.error else "ingested"
+    return FileReport(str(path), status, meta.packets, stats.skipped, stats.error, digest)
+
+
+def _hour_datetimes(hours: Iterable[int]) -> list[datetime]:
+    return [datetime.fromtimestamp(h / 1e6, tz=UTC) for h in sorted(hours)]
+
+
+def ingest_batch(
+    settings: Settings, sensor_id: str, data: pa.Table | PacketBatch, batch_id: str
+) -> BatchResult:
+    """Store one sensor batch (capture columns or a full EVENT_SCHEMA table), once per id."""
+    check_sensor_id(sensor_id)
+    source = f"b-{sensor_id}-{batch_id}"
+    table = data if isinstance(data, pa.Table) and "cls" in data.column_names else None
+    if table is None:
+        table = enrich(_columns(data), sensor_id)
+    if writes.is_registered(settings, source):
+        return BatchResult(batch_id, "duplicate", 0)
+    writer = PartWriter(settings.lake, sensor_id, source)
+    try:
+        writer.write(table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA))
+        parts = writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    hours = _hour_datetimes(table_hours(table)) if table.num_rows else []
+    meta = writes.SourceMeta(source, f"batch:{batch_id}", sensor_id, 0, table.num_rows, 0, None)
+    if not writes.register(settings, meta, parts, hours):
+        return BatchResult(batch_id, "duplicate", 0)
+    writes.flush_metrics(settings)
+    return BatchResult(batch_id, "stored", table.num_rows, hours)
+
+
+def _columns(data: pa.Table | PacketBatch) -> PacketBatch:
+    if isinstance(data, pa.Table):
+        missing = [c for c in ("ts_us", *CAPTURE_COLUMNS[1:]) if c not in data.column_names]
+        if missing:
+            raise InputError(f"batch lacks columns: {', '.join(missing)}")
+        return {c: data.column(c).to_numpy() for c in ("ts_us", *CAPTURE_COLUMNS[1:])}
+    return data
