@@ -2,10 +2,11 @@
 
 Stage: sensor. Owns one directory; must not talk to the network or the store.
 
-Each batch is one file `b-<ns>-<rand>-<events>.arrows`, written as temp file, fsync, rename,
-fsync of the directory, so a crash leaves either the whole batch or nothing. The batch id
-shipped to the collector is the stem `<ns>-<rand>`. Batches are shipped oldest first and
-deleted only after the collector acknowledged them.
+Each batch is one file `b-<ns>-<batch id>-<events>.arrows`, written as temp file, fsync,
+rename, fsync of the directory, so a crash leaves either the whole batch or nothing. The batch
+id (letters, digits, '.') is what the collector deduplicates on: random for live capture,
+derived from the file and chunk for `--watch`, so a re-read file is never counted twice.
+Batches are shipped oldest first and deleted only after the collector acknowledged them.
 
 Cap policy: when the spool exceeds `cap_bytes`, the oldest batches are deleted until it fits
 (newest data wins, as for a ring buffer); their events are added to `dropped_events` and a
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 SUFFIX = ".arrows"
+BATCH_ID_RE = re.compile(r"^[A-Za-z0-9.]{1,80}$")
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ def _parse(path: Path) -> SpoolEntry | None:
         size = path.stat().st_size
     except FileNotFoundError:
         return None
-    return SpoolEntry(path, f"{parts[1]}-{parts[2]}", int(parts[3]), size)
+    return SpoolEntry(path, parts[2], int(parts[3]), size)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -82,12 +85,16 @@ class Spool:
         for stale in root.glob(".tmp-*"):
             stale.unlink(missing_ok=True)  # a crash mid-write: never renamed, never acknowledged
 
-    def put(self, data: bytes, events: int) -> SpoolEntry:
+    def put(self, data: bytes, events: int, batch_id: str = "") -> SpoolEntry:
         """Store one encoded batch durably, then enforce the cap."""
-        name = f"b-{time.time_ns():020d}-{secrets.token_hex(4)}-{events}{SUFFIX}"
+        now = time.time_ns()
+        batch_id = batch_id or f"{now:x}.{secrets.token_hex(6)}"
+        if not BATCH_ID_RE.match(batch_id):
+            raise ValueError(f"bad batch id {batch_id!r}")
+        name = f"b-{now:020d}-{batch_id}-{events}{SUFFIX}"
         path = write_durably(self.root, name, data)
         self.enforce_cap()
-        return SpoolEntry(path, name[2:].rsplit("-", 1)[0], events, len(data))
+        return SpoolEntry(path, batch_id, events, len(data))
 
     def pending(self) -> list[SpoolEntry]:
         """Spooled batches, oldest first."""
