@@ -19,11 +19,19 @@ log = logging.getLogger(__name__)
 LOCK_WAIT_SECONDS = 30.0
 
 
-def schema_sql() -> list[str]:
-    """The DDL scripts of store/sql, in name order."""
+def schema_sql() -> list[tuple[str, str]]:
+    """(name, text) of the DDL scripts of store/sql, in name order."""
     folder = resources.files("isdas.store") / "sql"
     names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
-    return [(folder / name).read_text(encoding="utf-8") for name in names]
+    return [(name, (folder / name).read_text(encoding="utf-8")) for name in names]
+
+
+def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for name, script in schema_sql():
+        try:
+            con.execute(script)
+        except duckdb.Error as exc:
+            raise StoreError(f"catalog schema script {name} failed: {exc}") from exc
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -60,8 +68,9 @@ def connect(
     try:
         con.execute("SET TimeZone = 'UTC'")
         if not read_only:
-            for script in schema_sql():
-                con.execute(script)
+            _apply_schema(con)
         yield con
+    except duckdb.Error as exc:
+        raise StoreError(f"catalog {path}: {exc}") from exc
     finally:
         con.close()
