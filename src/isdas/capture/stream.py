@@ -6,7 +6,6 @@ kept in `error`; nothing is raised past `open_stream`. Must not interpret captur
 
 from __future__ import annotations
 
-import gzip
 import io
 import zlib
 from types import TracebackType
@@ -18,6 +17,7 @@ import numpy.typing as npt
 from isdas.errors import CaptureError
 
 GZIP_MAGIC = b"\x1f\x8b"
+_READ = 1 << 20
 
 
 class ByteStream:
@@ -32,13 +32,11 @@ class ByteStream:
         self.eof = False
         self.error: str | None = None
         self._raw: BinaryIO = _open(path)
-        self._src: BinaryIO = self._raw
         if self._raw.read(2) == GZIP_MAGIC:
             self.gzipped = True
             self._raw.seek(0)
-            self._src = gzip.GzipFile(fileobj=self._raw, mode="rb")  # type: ignore[assignment]
-        else:
-            self._raw.seek(0)
+        self._raw.seek(0)
+        self._gunzip = Gunzip(self._raw) if self.gzipped else None
 
     def __enter__(self) -> ByteStream:
         return self
@@ -50,8 +48,6 @@ class ByteStream:
 
     def close(self) -> None:
         """Close the file (and the decompressor)."""
-        if self._src is not self._raw:
-            self._src.close()
         self._raw.close()
 
     def where(self, pos: int) -> str:
@@ -78,7 +74,10 @@ class ByteStream:
         view = memoryview(self.buf)  # type: ignore[arg-type]
         while self.n < len(self.buf) and not self.eof:
             try:
-                got = cast(io.BufferedIOBase, self._src).readinto(view[self.n :])
+                if self._gunzip is not None:
+                    got = self._gunzip.readinto(view[self.n :])
+                else:
+                    got = cast(io.RawIOBase, self._raw).readinto(view[self.n :]) or 0
             except (EOFError, OSError, zlib.error) as exc:
                 self.error = f"decompression failed: {exc}"
                 got = 0
@@ -86,6 +85,46 @@ class ByteStream:
                 self.eof = True
             else:
                 self.n += got
+
+
+class Gunzip:
+    """Incremental gzip decoding that keeps every byte before a truncation or corruption.
+
+    (gzip.GzipFile.readinto loses the bytes of a call that hits the broken end.)
+    Concatenated members are read in turn; trailing bytes that are not a member are an error.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._d = zlib.decompressobj(wbits=31)
+        self._in = b""
+
+    def readinto(self, view: memoryview) -> int:
+        """Decompress up to len(view) bytes into view; 0 at a clean end; raises at a bad one."""
+        while True:
+            if self._d.eof and not self._next_member():
+                return 0
+            if not self._in:
+                self._in = self._raw.read(_READ)
+                if not self._in:
+                    raise EOFError("compressed stream ends before its end marker")
+            out = self._d.decompress(self._in, len(view))
+            self._in = self._d.unconsumed_tail
+            if out:
+                view[: len(out)] = out
+                return len(out)
+
+    def _next_member(self) -> bool:
+        rest = self._d.unused_data
+        if len(rest) < 2:
+            rest += self._raw.read(_READ)
+        if not rest:
+            return False
+        if rest[:2] != GZIP_MAGIC:
+            raise OSError("trailing data after the gzip stream")
+        self._d = zlib.decompressobj(wbits=31)
+        self._in = rest
+        return True
 
 
 def _open(path: str) -> BinaryIO:
