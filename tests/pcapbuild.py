@@ -31,7 +31,9 @@ class Pkt:
 
 def _l4(p: Pkt) -> tuple[int, bytes]:
     if p.proto == "tcp":
-        return 6, struct.pack("!HHIIBBHHH", p.sport, p.dport, p.seq, 0, 5 << 4, p.flags, p.win, 0, 0)
+        return 6, struct.pack(
+            "!HHIIBBHHH", p.sport, p.dport, p.seq, 0, 5 << 4, p.flags, p.win, 0, 0
+        )
     if p.proto == "udp":
         return 17, struct.pack("!HHHH", p.sport, p.dport, 8 + 4, 0) + b"abcd"
     v6 = ipaddress.ip_address(p.src).version == 6
@@ -43,8 +45,19 @@ def frame(p: Pkt) -> bytes:
     proto, l4 = _l4(p)
     src, dst = ipaddress.ip_address(p.src), ipaddress.ip_address(p.dst)
     if src.version == 4:
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), p.ip_id, 0, p.ttl, proto, 0,
-                         src.packed, dst.packed)
+        ip = struct.pack(
+            "!BBHHHBBH4s4s",
+            0x45,
+            0,
+            20 + len(l4),
+            p.ip_id,
+            0,
+            p.ttl,
+            proto,
+            0,
+            src.packed,
+            dst.packed,
+        )
         etype = 0x0800
     else:
         ip = struct.pack("!IHBB16s16s", 6 << 28, len(l4), proto, p.ttl, src.packed, dst.packed)
@@ -58,7 +71,7 @@ def write_pcap(path: Path, packets: list[Pkt], *, extra_frames: list[bytes] = ()
     records = [(p.ts, frame(p)) for p in packets] + [(0.0, f) for f in extra_frames]
     for ts, data in records:
         sec = int(ts)
-        usec = int(round((ts - sec) * 1e6))
+        usec = round((ts - sec) * 1e6)
         out.append(struct.pack("<IIII", sec, usec, len(data), len(data)) + data)
     path.write_bytes(b"".join(out))
     return path

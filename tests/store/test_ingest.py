@@ -22,8 +22,16 @@ from isdas.store.catalog import connect
 from tests.pcapbuild import Pkt, write_pcap
 
 T0 = 1_763_900_000.0  # 2025-11-23 12:13:20 UTC
-SOURCES = ["1.0.16.1", "8.8.8.8", "218.30.0.1", "193.0.6.139", "5.255.255.5", "200.160.2.3",
-           "2001:4860:4860::8888", "240e::1"]
+SOURCES = [
+    "1.0.16.1",
+    "8.8.8.8",
+    "218.30.0.1",
+    "193.0.6.139",
+    "5.255.255.5",
+    "200.160.2.3",
+    "2001:4860:4860::8888",
+    "240e::1",
+]
 
 
 def random_packets(rng: random.Random, n: int, dst_net: str) -> list[Pkt]:
@@ -83,10 +91,12 @@ def recount(rows: list[dict[str, Any]]) -> dict[str, dict[tuple[Any, ...], tuple
 def stored(settings: Settings) -> dict[str, dict[tuple[Any, ...], tuple[int, ...]]]:
     with connect(settings) as con:
         sensor = con.execute(
-            "SELECT hour, sensor_id, proto, port, cls, packets, sources, targets FROM metrics_sensor"
+            "SELECT hour, sensor_id, proto, port, cls, packets, sources, targets"
+            " FROM metrics_sensor"
         ).fetchall()
         port = con.execute(
-            "SELECT hour, proto, port, cls, packets, sources, sensors, active_sensors FROM metrics_port"
+            "SELECT hour, proto, port, cls, packets, sources, sensors, active_sensors"
+            " FROM metrics_port"
         ).fetchall()
         cc = con.execute(
             "SELECT hour, proto, port, cls, country, packets, sources FROM metrics_country"
@@ -110,7 +120,9 @@ def two_sensors(tmp_path: Path) -> dict[str, list[Path]]:
     return files
 
 
-def test_metrics_equal_brute_force_recount(settings: Settings, two_sensors: dict[str, list[Path]]) -> None:
+def test_metrics_equal_brute_force_recount(
+    settings: Settings, two_sensors: dict[str, list[Path]]
+) -> None:
     for sensor, paths in two_sensors.items():
         report = ingest_paths(settings, sensor, paths)
         assert report.outcome == "ok"
@@ -120,7 +132,8 @@ def test_metrics_equal_brute_force_recount(settings: Settings, two_sensors: dict
     assert stored(settings) == recount(rows)
     with connect(settings) as con:
         mean = con.execute(
-            "SELECT count(*) FROM metrics_port WHERE abs(mean_per_sensor - packets / active_sensors) > 1e-9"
+            "SELECT count(*) FROM metrics_port"
+            " WHERE abs(mean_per_sensor - packets / active_sensors) > 1e-9"
         ).fetchone()
     assert mean == (0,)
 
@@ -157,7 +170,9 @@ def test_overlapping_files_of_one_sensor_recount_the_shared_hours(
     assert stored(settings) == recount(lake_rows(settings))
 
 
-def test_sensor_registered_with_addresses(settings: Settings, two_sensors: dict[str, list[Path]]) -> None:
+def test_sensor_registered_with_addresses(
+    settings: Settings, two_sensors: dict[str, list[Path]]
+) -> None:
     from isdas.store.queries import sensor_list
 
     ingest_paths(settings, "s1", two_sensors["s1"])

@@ -18,7 +18,7 @@ from rich.console import Console
 from isdas.cli import common
 from isdas.settings import Settings
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _stage(name: str, fn: Callable[[], str]) -> None:

@@ -36,7 +36,7 @@ def command(
     settings = common.settings(ctx)
     files = expand_paths(paths)
     total = sum(p.stat().st_size for p in files)
-    err = Console(stderr=True)
+    err = Console(stderr=True, soft_wrap=True)
     with Progress(
         TextColumn("ingest"),
         BarColumn(),
