@@ -86,7 +86,9 @@ def encode(batch: Mapping[str, np.ndarray]) -> bytes:
 def _read_table(body: bytes) -> pa.Table:
     try:
         reader = pa.ipc.open_stream(pa.BufferReader(body))
-        return reader.read_all()
+        table = reader.read_all()
+        table.validate(full=True)
+        return table
     except (pa.ArrowException, ValueError, OSError, TypeError) as exc:
         raise ValidationError(f"body is not an Arrow IPC stream: {exc}") from exc
 

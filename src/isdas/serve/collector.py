@@ -15,6 +15,7 @@ Errors are JSON {"ok": false, "error": "...", "status": N}.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import logging
@@ -41,7 +42,7 @@ from isdas.store import tokens
 log = logging.getLogger(__name__)
 
 IngestFn = Callable[[Settings, str, wire.PacketBatch, str], object]
-BATCH_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+BATCH_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 HEARTBEAT_MAX_BYTES = 64 * 1024
 
 
@@ -180,6 +181,11 @@ def _us_to_dt(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1e6, UTC)
 
 
+def ingest_id(batch_id: str) -> str:
+    """A compact id for the lake's source column (the lake limits source ids to 80 chars)."""
+    return "c" + hashlib.sha256(batch_id.encode()).hexdigest()[:16]
+
+
 def store_batch(
     settings: Settings, ingest: IngestFn, sensor_id: str, batch_id: str, decoded: wire.Decoded
 ) -> bool:
@@ -187,7 +193,7 @@ def store_batch(
     if tokens.batch_seen(settings, sensor_id, batch_id):
         return True
     if decoded.events:
-        ingest(settings, sensor_id, decoded.batch, f"{sensor_id}/{batch_id}")
+        ingest(settings, sensor_id, decoded.batch, ingest_id(batch_id))
     span = (_us_to_dt(decoded.min_ts_us), _us_to_dt(decoded.max_ts_us))
     tokens.record_batch(settings, sensor_id, batch_id, decoded.events, span)
     return False
