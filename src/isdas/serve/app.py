@@ -1,0 +1,104 @@
+"""The HTTP application: routes, middleware, error handlers, static files; and the server.
+
+Stage: serve. Assembles the dashboard, the JSON API and (when installed) the collector's routes
+into one Starlette app. Must not contain page logic (see pages, api) or open the catalog.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import resources
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from isdas.errors import IsdasError
+from isdas.serve import api, pages
+from isdas.serve.cache import VersionedCache
+from isdas.serve.metrics import LatencyRecorder, TimingMiddleware
+from isdas.serve.responses import error_response, isdas_error, make_templates
+from isdas.serve.security import SecurityMiddleware
+from isdas.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def collector_routes(settings: Settings) -> list[BaseRoute]:
+    """The collector's ingest and heartbeat routes, or [] before that module exists."""
+    try:
+        from isdas.serve import collector  # type: ignore[attr-defined, unused-ignore]
+    except ImportError:
+        return []
+    found: list[BaseRoute] = list(collector.routes(settings))
+    return found
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(request, exc.status_code, str(exc.detail))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s", request.url.path)
+    return error_response(request, 500, "internal error")
+
+
+async def _isdas_error(request: Request, exc: Exception) -> Response:
+    return isdas_error(request, exc)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The isdas web app over one data home."""
+    static = resources.files("isdas.serve") / "static"
+    routes: list[BaseRoute] = [
+        *collector_routes(settings),
+        *pages.ROUTES,
+        *api.ROUTES,
+        Mount("/static", StaticFiles(directory=str(static)), name="static"),
+    ]
+    latency = LatencyRecorder()
+    handlers: dict[Any, Any] = {
+        IsdasError: _isdas_error,
+        HTTPException: http_error,
+        Exception: server_error,
+    }
+    middleware = [
+        Middleware(TimingMiddleware, recorder=latency),
+        Middleware(SecurityMiddleware, token_source=settings),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
+    app.state.settings = settings
+    app.state.cache = VersionedCache(settings.catalog)
+    app.state.latency = latency
+    app.state.templates = make_templates()
+    return app
+
+
+def run_server(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+) -> None:
+    """Serve the app until interrupted (blocks). The caller prints the address."""
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+        proxy_headers=False,
+        server_header=False,
+    )
+    uvicorn.Server(config).run()
