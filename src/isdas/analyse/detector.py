@@ -1,0 +1,232 @@
+"""Analyse stage: one hourly step of the default detector over every key at once.
+
+Seasonal per-(key, sensor) baseline, sensor-health gating, NB tail test (fast), quasi-Poisson
+CUSUM (slow), absolute floors on distinct sources, common-mode guard, heavy-scanner and
+dormant-port reconnaissance signals. Pure: the state and the hour's frame come in, the
+updated state and an `HourView` of the signals go out. No I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from isdas.analyse.frames import HourFrame
+from isdas.analyse.state import Params, State, grow
+from isdas.analyse.stats import cusum_increment, nb_tail_score
+
+F64 = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class HourView:
+    """What the detector saw and decided in one hour (arrays over the state's keys)."""
+
+    hour: int
+    x: F64  # (K,S) observed distinct sources per sensor
+    mu: F64  # (K,S) expected
+    pk: F64  # (K,S) observed packets
+    pk_mu: F64  # (K,S) expected packets
+    up: B  # (S,) healthy sensors
+    observed: F64  # (K,) sum over healthy sensors
+    expected: F64
+    distinct: F64  # (K,) distinct sources over all sensors
+    distinct_expected: F64
+    score: F64  # (K,) burst score (0 where floors fail)
+    cusum: F64
+    burst_floor: B  # burst floors met (before the score threshold)
+    slow_floor: B  # CUSUM run floors met (before the CUSUM threshold)
+    burst: B
+    slow: B
+    heavy: B
+    recon: B
+    common_mode: bool
+    cm_keys: B
+    warm: bool
+    s_star: float
+    h_star: float
+
+
+def dense(state: State, frame: HourFrame) -> tuple[F64, F64, F64]:
+    """(x, packets, distinct) of the frame as dense arrays over the state's keys and sensors."""
+    kidx, sidx = state.key_index(), state.sensor_index()
+    shape = (len(state.keys), len(state.sensors))
+    x, pk, g = np.zeros(shape), np.zeros(shape), np.zeros(shape[0])
+    if frame.keys.size:
+        ki = np.fromiter((kidx[int(k)] for k in frame.keys), np.int64, frame.keys.size)
+        si = np.fromiter((sidx[s] for s in frame.sensors), np.int64, len(frame.sensors))
+        np.add.at(x, (ki, si), frame.sources)
+        np.add.at(pk, (ki, si), frame.packets)
+    if frame.union_keys.size:
+        ui = np.fromiter((kidx[int(k)] for k in frame.union_keys), np.int64, frame.union_keys.size)
+        np.add.at(g, ui, frame.union_sources)
+    return x, pk, g
+
+
+def health_gate(state: State, frame: HourFrame, p: Params) -> B:
+    """Healthy-sensor mask; updates health baselines and outage/recovery counters in place.
+
+    `down_since` > 0 counts hours down, < 0 counts down the recovery hours still excluded.
+    """
+    h = np.array([frame.health.get(s, 0.0) for s in state.sensors])
+    down = (h <= 0) | ((state.health_n >= 24) & (h < p.health_down * state.health))
+    ds = state.down_since
+    ds = np.where(
+        down, np.maximum(ds, 0) + 1, np.where(ds > 0, -p.recovery_hours, np.minimum(ds + 1, 0))
+    )
+    state.down_since = ds
+    rate = np.maximum(p.health_alpha, 1.0 / (state.health_n + 1))
+    state.health = np.where(down, state.health, state.health + rate * (h - state.health))
+    state.health_n = state.health_n + ~down
+    return np.asarray(ds == 0, dtype=np.bool_)
+
+
+def seasonal(state: State, hod: int, p: Params) -> F64:
+    """Per-key hour-of-day factor (1 where the key is too sparse for a profile)."""
+    total = state.level.sum(axis=1)
+    return np.where(total >= p.profile_min, state.profile[:, hod], 1.0)
+
+
+def thresholds(state: State, p: Params) -> tuple[float, float]:
+    """The thresholds in force: calibrated ones once they exist, else the parameters'."""
+    return (state.s_star or p.s_star, state.h_star or p.h_star)
+
+
+def step(state: State, frame: HourFrame, p: Params) -> HourView:
+    """Advance the state by one hour; return what was seen and which tests fired."""
+    grow(
+        state,
+        [int(k) for k in frame.keys] + [int(k) for k in frame.union_keys],
+        list(frame.sensors),
+    )
+    grow(state, [], sorted(frame.health))
+    x, pk, g = dense(state, frame)
+    up = health_gate(state, frame, p)
+    hod = frame.hour % 24
+    season = seasonal(state, hod, p)
+    mu = state.level * season[:, None]
+    pk_mu = state.pk_level * season[:, None]
+    upf = up.astype(np.float64)
+    obs, exp_all = x @ upf, mu.sum(axis=1)
+    exp = np.maximum(mu @ upf, 0.01)
+    share = float(up.mean()) if up.size else 0.0
+    frac = np.where(exp_all > 0, (mu @ upf) / np.maximum(exp_all, 1e-12), share)
+    g_exp = state.union_level * season * frac
+    var = np.maximum(state.var, exp)
+    warm = state.hours >= p.warmup_hours and bool(up.any())
+    s_star, h_star = thresholds(state, p)
+    score, burst, cm_keys, common = _burst(obs, exp, var, g, g_exp, warm, p)
+    inc = cusum_increment(obs, exp, var)
+    if not common:
+        _update_run(state, frame.hour, obs, exp, g - g_exp, np.maximum(x - mu, 0) * upf, inc, p)
+    gate = np.full(obs.shape, warm and not common)
+    slow_floor = gate & (state.run_excess >= p.run_excess_min) & (state.run_peak >= p.floor_run)
+    slow = slow_floor & (state.cusum >= h_star)
+    burst_floor = burst & gate
+    burst_alarm = burst_floor & (score >= s_star)
+    heavy = np.full(obs.shape, warm) & _heavy(pk, pk_mu, g - g_exp, up, p)
+    recon = gate & _recon(x, g, g_exp, up, p) & ~burst_alarm
+    if not common:
+        _learn(state, x, pk, g, season, frac, up, obs, exp, hod, p)
+    state.hours += 1
+    state.last_hour = frame.hour
+    return HourView(
+        frame.hour, x, mu, pk, pk_mu, up, obs, exp, g, g_exp, score, state.cusum.copy(),
+        burst_floor, slow_floor, burst_alarm, slow, heavy & ~burst_alarm & ~slow, recon, common,
+        cm_keys, warm, s_star, h_star,
+    )  # fmt: skip
+
+
+def _burst(
+    obs: F64, exp: F64, var: F64, g: F64, g_exp: F64, warm: bool, p: Params
+) -> tuple[F64, B, B, bool]:
+    """Burst scores (only where worth computing), burst-floor mask, common-mode keys and flag."""
+    score = np.zeros(obs.shape)
+    cand = (obs - exp >= p.cm_excess) & (obs >= 2 * exp)
+    if cand.any():
+        score[cand] = nb_tail_score(obs[cand], exp[cand], var[cand])
+    floors = (obs - exp >= p.floor_burst) & (obs >= 2 * exp) & (g - g_exp >= p.floor_burst)
+    cm_keys = np.full(obs.shape, warm) & cand & (score >= p.cm_score)
+    common = bool(cm_keys.sum() >= max(p.cm_min_keys, p.cm_fraction * obs.size))
+    return score, np.full(obs.shape, warm) & floors, cm_keys, common
+
+
+def _update_run(
+    state: State, hour: int, obs: F64, exp: F64, dx: F64, sx: F64, inc: F64, p: Params
+) -> None:
+    """CUSUM and the run statistics (start, excess, peak distinct excess, per-sensor excess)."""
+    before = state.cusum
+    c = np.minimum(np.maximum(0.0, before + inc), p.cusum_cap)
+    started = (before <= 0) & (c > 0)
+    state.run_start = np.where(started, float(hour), np.where(c > 0, state.run_start, -1.0))
+    active = c > 0
+    state.run_excess = np.where(active, state.run_excess + obs - exp, 0.0)
+    state.run_peak = np.where(active, np.maximum(state.run_peak, dx), 0.0)
+    state.run_sensor = np.where(active[:, None], state.run_sensor + sx, 0.0)
+    quiet = obs - exp <= np.sqrt(exp) + 1
+    state.quiet = np.where(quiet & active, state.quiet + 1, 0.0)
+    reset = state.quiet >= p.quiet_reset
+    c[reset] = 0.0
+    for name in ("run_excess", "run_peak", "quiet"):
+        getattr(state, name)[reset] = 0.0
+    state.run_sensor[reset] = 0.0
+    state.run_start[reset] = -1.0
+    state.cusum = c
+
+
+def _heavy(pk: F64, pk_mu: F64, dg: F64, up: B, p: Params) -> B:
+    """Packets surge at a sensor without a matching rise of distinct sources."""
+    surge = (pk >= p.heavy_packets) & (pk >= p.heavy_ratio * (pk_mu + 1.0)) & up[None, :]
+    return np.asarray(surge.any(axis=1) & (dg < 3), dtype=np.bool_)
+
+
+def _recon(x: F64, g: F64, g_exp: F64, up: B, p: Params) -> B:
+    """A few sources covering most healthy sensors on a dormant port (horizontal scans)."""
+    n_up = max(int(up.sum()), 1)
+    seen = (x[:, up] > 0).sum(axis=1)
+    dormant = g_exp < p.recon_dormant
+    few = (g >= 1) & (g <= p.recon_max_sources)
+    return np.asarray(dormant & few & (seen >= max(2, 0.5 * n_up)), dtype=np.bool_)
+
+
+def _learn(
+    state: State, x: F64, pk: F64, g: F64, season: F64, frac: F64, up: B, obs: F64, exp: F64,
+    hod: int, p: Params,
+) -> None:  # fmt: skip
+    """Winsorised EWMA updates of levels, variance and profile on healthy sensors."""
+    n = state.health_n[up]
+    rate = np.maximum(p.alpha, 1.0 / n) if n.size else n
+    winsor = n > 24
+    for name, values in (("level", x), ("pk_level", pk)):
+        arr = getattr(state, name)
+        cur = arr[:, up]
+        target = values[:, up] / season[:, None]
+        capped = np.where(winsor[None, :], np.minimum(target, cur + 3 * np.sqrt(cur) + 2), target)
+        arr[:, up] = cur + rate[None, :] * (capped - cur)
+    g_rate = max(p.alpha, 1.0 / max(state.hours - 0.0, 1.0))
+    res2 = (obs - exp) ** 2
+    if state.hours > 24:
+        res2 = np.minimum(res2, (5 * np.sqrt(state.var) + 3) ** 2)
+    state.var += g_rate * (res2 - state.var)
+    ok = frac >= 0.5
+    ug = g / season / np.maximum(frac, 1e-9)
+    if state.hours > 24:
+        ug = np.minimum(ug, state.union_level + 3 * np.sqrt(state.union_level) + 2)
+    state.union_level = np.where(
+        ok, state.union_level + g_rate * (ug - state.union_level), state.union_level
+    )
+    _learn_profile(state, obs, hod, up, p)
+
+
+def _learn_profile(state: State, obs: F64, hod: int, up: B, p: Params) -> None:
+    """Multiplicative hour-of-day profile, renormalised to mean 1 at the last hour of the day."""
+    base = state.level[:, up].sum(axis=1)
+    busy = base >= p.profile_min
+    ratio = np.clip(obs / np.maximum(base, 1e-9), 0.0, 5.0)
+    col = state.profile[:, hod]
+    state.profile[:, hod] = np.where(busy, col + p.beta_profile * (ratio - col), col)
+    if hod == 23:
+        state.profile /= np.maximum(state.profile.mean(axis=1, keepdims=True), 1e-9)

@@ -1,0 +1,138 @@
+"""Analyse stage: the detector's parameters and its O(1)-per-(key, sensor) state.
+
+The state is plain numpy arrays that grow when new keys or sensors appear (a new key starts at
+zero, exactly the state a key with only zero counts would have reached), so an hourly
+incremental run and one batch run go through identical states. No I/O here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import numpy.typing as npt
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Params:
+    """Tunables of the default detector (research/detection.md section 6)."""
+
+    alpha: float = 1 / 168  # baseline EWMA (one-week memory)
+    beta_profile: float = 0.05  # hour-of-day profile EWMA
+    profile_min: float = 2.0  # use the profile only when the expected global count is >= this
+    warmup_hours: int = 168
+    calibration_hours: int = 168
+    s_star: float = 7.0  # burst threshold, -log10 p
+    h_star: float = 40.0  # CUSUM threshold
+    floor_burst: float = 8.0  # distinct sources above expected for a burst alarm
+    floor_run: float = 10.0  # peak distinct excess over a CUSUM run
+    run_excess_min: float = 15.0
+    quiet_reset: int = 12
+    cusum_cap: float = 200.0
+    local_share: float = 0.8
+    cm_score: float = 4.0
+    cm_excess: float = 3.0
+    cm_fraction: float = 0.02
+    cm_min_keys: int = 20
+    health_down: float = 0.3
+    health_alpha: float = 0.02
+    recovery_hours: int = 2
+    episode_close: int = 24
+    heavy_packets: float = 500.0
+    heavy_ratio: float = 10.0
+    recon_max_sources: float = 5.0
+    recon_dormant: float = (
+        0.5 / 24
+    )  # expected distinct sources per hour below which a port is dormant
+
+
+@dataclass
+class State:
+    """Everything the detector carries from one hour to the next."""
+
+    keys: list[int] = field(default_factory=list)
+    sensors: list[str] = field(default_factory=list)
+    level: F64 = field(default_factory=lambda: np.zeros((0, 0)))  # (K,S) deseasonalised sources
+    pk_level: F64 = field(default_factory=lambda: np.zeros((0, 0)))  # (K,S) packets
+    profile: F64 = field(default_factory=lambda: np.ones((0, 24)))  # (K,24) hour-of-day factor
+    var: F64 = field(default_factory=lambda: np.zeros(0))  # (K,) global residual variance
+    union_level: F64 = field(default_factory=lambda: np.zeros(0))  # (K,) distinct over sensors
+    cusum: F64 = field(default_factory=lambda: np.zeros(0))
+    quiet: F64 = field(default_factory=lambda: np.zeros(0))
+    run_excess: F64 = field(default_factory=lambda: np.zeros(0))
+    run_peak: F64 = field(default_factory=lambda: np.zeros(0))  # peak distinct excess in the run
+    run_start: F64 = field(default_factory=lambda: np.zeros(0))  # hour index, -1 when no run
+    run_sensor: F64 = field(default_factory=lambda: np.zeros((0, 0)))  # (K,S) excess in the run
+    health: F64 = field(default_factory=lambda: np.zeros(0))  # (S,) health baseline
+    health_n: F64 = field(default_factory=lambda: np.zeros(0))  # (S,) healthy hours seen
+    down_since: F64 = field(default_factory=lambda: np.zeros(0))  # (S,) hours down, <0 = recovering
+    hours: int = 0  # hours processed
+    last_hour: int = -1
+    s_star: float = 0.0  # calibrated thresholds (0 = not yet calibrated)
+    h_star: float = 0.0
+
+    def key_index(self) -> dict[int, int]:
+        return {k: i for i, k in enumerate(self.keys)}
+
+    def sensor_index(self) -> dict[str, int]:
+        return {s: i for i, s in enumerate(self.sensors)}
+
+
+KEY_ARRAYS = ("var", "union_level", "cusum", "quiet", "run_excess", "run_peak")
+KS_ARRAYS = ("level", "pk_level", "run_sensor")
+S_ARRAYS = ("health", "health_n", "down_since")
+
+
+def grow(state: State, keys: list[int], sensors: list[str]) -> None:
+    """Append unseen keys and sensors (zero state; profile 1; run_start -1)."""
+    new_keys = [k for k in dict.fromkeys(keys) if k not in set(state.keys)]
+    new_sensors = [s for s in dict.fromkeys(sensors) if s not in set(state.sensors)]
+    if not new_keys and not new_sensors:
+        return
+    nk, ns = len(new_keys), len(new_sensors)
+    for name in KEY_ARRAYS:
+        setattr(state, name, np.concatenate([getattr(state, name), np.zeros(nk)]))
+    state.run_start = np.concatenate([state.run_start, np.full(nk, -1.0)])
+    state.profile = np.concatenate([state.profile, np.ones((nk, 24))])
+    for name in KS_ARRAYS:
+        old = getattr(state, name)
+        new = np.zeros((old.shape[0] + nk, old.shape[1] + ns))
+        new[: old.shape[0], : old.shape[1]] = old
+        setattr(state, name, new)
+    for name in S_ARRAYS:
+        setattr(state, name, np.concatenate([getattr(state, name), np.zeros(ns)]))
+    state.keys.extend(new_keys)
+    state.sensors.extend(new_sensors)
+
+
+def to_arrays(state: State) -> dict[str, npt.NDArray[np.generic]]:
+    """The state as named arrays (for saving with numpy.savez)."""
+    out: dict[str, npt.NDArray[np.generic]] = {}
+    for f in fields(state):
+        value = getattr(state, f.name)
+        if f.name == "sensors":
+            out[f.name] = np.asarray(value, dtype=np.str_)
+        else:
+            out[f.name] = np.asarray(value)
+    return out
+
+
+def from_arrays(arrays: dict[str, npt.NDArray[np.generic]]) -> State:
+    """Inverse of to_arrays."""
+    state = State()
+    for f in fields(state):
+        value = arrays[f.name]
+        if f.name == "keys":
+            state.keys = [int(v) for v in value]
+        elif f.name == "sensors":
+            state.sensors = [str(v) for v in value]
+        elif f.name in ("hours", "last_hour"):
+            setattr(state, f.name, int(value))
+        elif f.name in ("s_star", "h_star"):
+            setattr(state, f.name, float(value))
+        else:
+            setattr(state, f.name, np.asarray(value, dtype=np.float64))
+    return state
