@@ -183,3 +183,24 @@ def bodies(settings: Settings, status: str | None = None) -> list[str]:
             [status, status],
         ).fetchall()
     return [str(b) for (b,) in found]
+
+
+def country_totals(
+    settings: Settings, since: datetime, until: datetime, *, top: int = 5, cls: str = "scan"
+) -> list[dict[str, Any]]:
+    """Source countries by packets in [since, until) over all ports (for reports):
+    country, packets, sources (sum of hourly distinct sources), share of packets."""
+    with connect(settings, read_only=True) as con:
+        found = con.execute(
+            """WITH m AS (SELECT country, sum(packets) AS packets, sum(sources) AS sources
+                          FROM metrics_country WHERE cls = ? AND hour >= ? AND hour < ?
+                          GROUP BY country),
+                    t AS (SELECT sum(packets) AS total FROM m)
+            SELECT country, packets::BIGINT, sources::BIGINT, packets / t.total
+            FROM m, t ORDER BY packets DESC, country LIMIT ?""",
+            [cls, _naive(since), _naive(until), top],
+        ).fetchall()
+    return [
+        {"country": c, "packets": int(p), "sources": int(s), "share": float(sh or 0.0)}
+        for c, p, s, sh in found
+    ]
