@@ -95,9 +95,11 @@ def _flush_hours(con: duckdb.DuckDBPyConnection, lake: Path, hours: Sequence[dat
         con.execute(f"DELETE FROM {table} WHERE hour IN (SELECT hour FROM _hours)")
     if not files:
         return
+    # one pass over the events: distinct (key, country, source) with packets; both
+    # all-sensor tables are then small group-bys of it
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _src AS
-        SELECT hour, proto, port, cls, count(DISTINCT src) AS sources
+        f"""CREATE OR REPLACE TEMP TABLE _pairs AS
+        SELECT hour, proto, port, cls, country, src, count(*) AS packets
         FROM ({EVENTS}) e WHERE hour IN (SELECT hour FROM _hours) GROUP BY ALL""",
         {"files": files},
     )
@@ -106,14 +108,16 @@ def _flush_hours(con: duckdb.DuckDBPyConnection, lake: Path, hours: Sequence[dat
         WITH act AS (SELECT hour, count(*) AS n FROM sensor_hours
                      WHERE packets > 0 AND hour IN (SELECT hour FROM _hours) GROUP BY hour),
              per AS (SELECT hour, proto, port, cls, sum(packets) AS packets, count(*) AS sensors
-                     FROM metrics_sensor WHERE hour IN (SELECT hour FROM _hours) GROUP BY ALL)
-        SELECT per.hour, per.proto, per.port, per.cls, per.packets, s.sources, per.sensors,
+                     FROM metrics_sensor WHERE hour IN (SELECT hour FROM _hours) GROUP BY ALL),
+             src AS (SELECT hour, proto, port, cls, count(DISTINCT src) AS sources
+                     FROM _pairs GROUP BY ALL)
+        SELECT per.hour, per.proto, per.port, per.cls, per.packets, src.sources, per.sensors,
                act.n, per.packets / act.n
-        FROM per JOIN _src s USING (hour, proto, port, cls) JOIN act USING (hour)"""
+        FROM per JOIN src USING (hour, proto, port, cls) JOIN act USING (hour)"""
     )
     con.execute(
-        f"""INSERT INTO metrics_country
-        SELECT hour, proto, port, cls, country, count(*), count(DISTINCT src)
-        FROM ({EVENTS}) e WHERE hour IN (SELECT hour FROM _hours) GROUP BY ALL""",
-        {"files": files},
+        """INSERT INTO metrics_country
+        SELECT hour, proto, port, cls, country, sum(packets), count(*)
+        FROM _pairs GROUP BY ALL"""
     )
+    con.execute("DROP TABLE _pairs")
