@@ -26,7 +26,8 @@ OS_TTL = np.array([64, 128, 255], np.int64)
 OS_OPTS = np.array([20, 12, 0], np.int64)
 OS_WIN = np.array([[64240, 29200, 65535], [64240, 8192, 65535], [1024, 14600, 65535]], np.int64)
 RETX_S = np.array([[0, 1, 3], [0, 3, 9], [0, 1, 3]], np.int64)
-UDP_PAYLOAD = {53: 29, 123: 48, 161: 40, 1900: 94, 5060: 94, 11211: 15, 137: 50, 19: 1}
+# UDP payload bytes per port (even, so every record length is even: see pcapout.encode)
+UDP_PAYLOAD = {53: 30, 123: 48, 161: 40, 1900: 94, 5060: 94, 11211: 16, 137: 50, 19: 2}
 
 SESSION_COLS: dict[str, type[np.generic]] = {
     "t0": np.int64, "dur": np.int64, "proto": np.uint8, "dport": np.uint16, "src": np.uint32,
@@ -103,5 +104,5 @@ def source_profile(src: npt.NDArray[np.uint32], seed: int) -> Cols:
     hops = 6 + ((h >> np.uint64(8)) % np.uint64(20)).astype(np.int64)
     wsel = ((h >> np.uint64(16)) % np.uint64(3)).astype(np.int64)
     tries = 1 + ((h >> np.uint64(24)) % np.uint64(3)).astype(np.int64)
-    udp_len = np.array([0, 8, 16, 29])[((h >> np.uint64(32)) % np.uint64(4)).astype(np.int64)]
+    udp_len = np.array([0, 8, 16, 28])[((h >> np.uint64(32)) % np.uint64(4)).astype(np.int64)]
     return {"os": osc, "hops": hops, "win": OS_WIN[osc, wsel], "tries": tries, "udp": udp_len}
