@@ -7,12 +7,14 @@ packets itself or touch the store. Library code: raises IsdasError, never exits.
 from __future__ import annotations
 
 import logging
+import os
+import pwd
 import random
 import threading
 import time
 from pathlib import Path
 
-from isdas.sensor.batcher import Batcher
+from isdas.sensor.batcher import Batcher, warm_up
 from isdas.sensor.config import SensorConfig
 from isdas.sensor.counters import Counters
 from isdas.sensor.ship import Outcome, Shipper, backoff_delay
@@ -79,10 +81,7 @@ class ShipLoop:
             self.shipper.close()
 
 
-def _start_shipping(
-    config: SensorConfig, spool: Spool, counters: Counters, stop: threading.Event
-) -> threading.Thread:
-    loop = ShipLoop(config, spool, counters)
+def _start_shipping(loop: ShipLoop, stop: threading.Event) -> threading.Thread:
     thread = threading.Thread(target=loop.run, args=(stop,), name="isdas-ship", daemon=True)
     thread.start()
     return thread
@@ -94,15 +93,27 @@ def open_spool(config: SensorConfig) -> Spool:
     return Spool(config.spool_dir, config.spool_cap_bytes)
 
 
+def hand_over(spool: Spool, user: str) -> None:
+    """Give the spool directories to `user` when root will drop privileges to it."""
+    if not user or os.geteuid() != 0:
+        return
+    entry = pwd.getpwnam(user)
+    for path in (spool.root, spool.rejected, *spool.root.iterdir()):
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
 def run_live(config: SensorConfig, stop: threading.Event, counters: Counters) -> None:
     """Capture on `config.interface` until `stop`; spool batches; ship them meanwhile."""
     from isdas.sensor.live import LiveCapture, drop_privileges
 
     capture = LiveCapture(config.interface, config.bpf)
-    drop_privileges(config.user)
+    warm_up(capture.linktype)
     spool = open_spool(config)
+    hand_over(spool, config.user)
+    loop = ShipLoop(config, spool, counters)  # TLS context and CA loaded while still root
+    drop_privileges(config.user)
     batcher = Batcher(spool, counters, capture.linktype, config.batch_events, config.batch_seconds)
-    shipping = _start_shipping(config, spool, counters, stop)
+    shipping = _start_shipping(loop, stop)
     log.info("capturing on %s (filter %r)", config.interface, config.bpf)
     try:
         while not stop.is_set():
@@ -127,7 +138,7 @@ def run_watch(
 
     spool = open_spool(config)
     watcher = Watcher(watch_directory(directory), spool, counters, config.batch_events)
-    shipping = _start_shipping(config, spool, counters, stop)
+    shipping = _start_shipping(ShipLoop(config, spool, counters), stop)
     try:
         while not stop.is_set():
             if not watcher.poll(config.watch_idle_seconds):

@@ -31,6 +31,14 @@ def spool_batch(
     return events
 
 
+def warm_up(linktype: int) -> None:
+    """Compile the decoder and load the codecs now (before privileges are dropped)."""
+    from isdas.capture import decode_frames
+
+    decode_frames([bytes(64)], linktype, np.zeros(1, dtype=np.int64))
+    wire.encode(wire.empty_batch())
+
+
 class Batcher:
     """Accumulates raw frames; `flush` decodes and spools them as one batch."""
 

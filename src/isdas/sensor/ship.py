@@ -10,6 +10,7 @@ exponential backoff and jitter.
 
 from __future__ import annotations
 
+import encodings.idna  # noqa: F401  (host names; loaded before privileges are dropped)
 import enum
 import logging
 import random

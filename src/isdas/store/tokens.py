@@ -43,9 +43,10 @@ def hash_secret(salt: str, secret: str) -> str:
 
 
 def address_count(cidrs: Sequence[str]) -> int:
-    """Number of addresses in the CIDRs; raises InputError on a malformed one."""
+    """Number of addresses in the CIDRs (capped to BIGINT); InputError on a malformed one."""
     try:
-        return sum(ipaddress.ip_network(c.strip(), strict=False).num_addresses for c in cidrs)
+        total = sum(ipaddress.ip_network(c.strip(), strict=False).num_addresses for c in cidrs)
+        return min(total, 2**63 - 1)
     except ValueError as exc:
         raise InputError(f"not a CIDR: {exc}") from exc
 
