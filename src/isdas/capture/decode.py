@@ -18,37 +18,49 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from isdas.capture.batch import PacketBatch, new_columns, to_batch
+from isdas.capture.batch import COLUMNS, PacketBatch, new_columns, to_batch
 from isdas.errors import CaptureError
 
 F = TypeVar("F", bound=Callable[..., Any])
 Int = Any  # inside kernels: a numba int64 (Python int or np.int64 when called from Python)
 
 V4_MAPPED = np.uint64(0xFFFF_0000_0000)
+NCOLS = len(COLUMNS)
 LINKTYPES = frozenset({0, 1, 12, 14, 101, 108, 113, 228, 229, 276})
 
 
 def jit(fn: F) -> F:
-    """numba.njit with an on-disk cache, typed for mypy."""
+    """numba.njit with an on-disk cache, typed for mypy (for the loops called from Python)."""
     return cast(F, njit(cache=True, nogil=True)(fn))
 
 
-@jit
+def small(fn: F) -> F:
+    """numba.njit for per-packet helpers (LLVM inlines what pays)."""
+    return cast(F, njit(cache=True, nogil=True)(fn))
+
+
+def inline(fn: F) -> F:
+    """numba.njit inlined into its callers at numba IR level: the per-packet helpers take the
+    18-column tuple, and a real call would copy it for every packet."""
+    return cast(F, njit(cache=True, nogil=True, inline="always")(fn))
+
+
+@small
 def be16(b: Any, i: Int) -> Int:
     return (np.int64(b[i]) << 8) | np.int64(b[i + 1])
 
 
-@jit
+@small
 def be32(b: Any, i: Int) -> Int:
     return (be16(b, i) << 16) | be16(b, i + 2)
 
 
-@jit
+@small
 def be64u(b: Any, i: Int) -> Any:
     return (np.uint64(be32(b, i)) << np.uint64(32)) | np.uint64(be32(b, i + 4))
 
 
-@jit
+@small
 def _ethertype(b: Any, et_pos: Int, data: Int, end: Int) -> tuple[Int, Int]:
     """Follow 802.1Q/802.1ad tags; (IP header offset, IP version wanted) or (-1, 0)."""
     if et_pos + 2 > end:
@@ -69,7 +81,7 @@ def _ethertype(b: Any, et_pos: Int, data: Int, end: Int) -> tuple[Int, Int]:
     return -1, 0
 
 
-@jit
+@small
 def _null_family(b: Any, off: Int, end: Int) -> tuple[Int, Int]:
     """BSD loopback: a 4-byte address family in either byte order."""
     if off + 4 > end:
@@ -86,7 +98,7 @@ def _null_family(b: Any, off: Int, end: Int) -> tuple[Int, Int]:
     return -1, 0
 
 
-@jit
+@small
 def link_ip(b: Any, off: Int, end: Int, linktype: Int) -> tuple[Int, Int]:
     """Offset of the IP header inside a frame and the IP version it must carry (0: any)."""
     if linktype == 1:
@@ -106,27 +118,50 @@ def link_ip(b: Any, off: Int, end: Int, linktype: Int) -> tuple[Int, Int]:
     return -1, 0
 
 
-@jit
-def _store(cols: Any, j: Int, ts: Int, ver: Int, shi: Any, slo: Any, dhi: Any, dlo: Any) -> None:
-    cols[0][j] = ts
-    cols[1][j] = ver
-    cols[2][j] = shi
-    cols[3][j] = slo
-    cols[4][j] = dhi
-    cols[5][j] = dlo
+@inline
+def store(cols: Any, j: Int, row: Any) -> None:
+    """Copy the scratch row into row j of the 18 output columns (see batch.COLUMNS)."""
+    cols[0][j] = row[0]
+    cols[1][j] = row[1]
+    cols[2][j] = row[2]
+    cols[3][j] = row[3]
+    cols[4][j] = row[4]
+    cols[5][j] = row[5]
+    cols[6][j] = row[6]
+    cols[7][j] = row[7]
+    cols[8][j] = row[8]
+    cols[9][j] = row[9]
+    cols[10][j] = row[10]
+    cols[11][j] = row[11]
+    cols[12][j] = row[12]
+    cols[13][j] = row[13]
+    cols[14][j] = row[14]
+    cols[15][j] = row[15]
+    cols[16][j] = row[16]
+    cols[17][j] = row[17]
 
 
-@jit
-def _store_ip(cols: Any, j: Int, proto: Int, ttl: Int, ipid: Int, length: Int, frag: Int) -> None:
-    cols[6][j] = proto
-    cols[12][j] = ttl
-    cols[13][j] = ipid
-    cols[16][j] = length
-    cols[17][j] = frag
+@small
+def _store(row: Any, ts: Int, ver: Int, shi: Any, slo: Any, dhi: Any, dlo: Any) -> None:
+    row[0] = ts
+    row[1] = ver
+    row[2] = shi
+    row[3] = slo
+    row[4] = dhi
+    row[5] = dlo
 
 
-@jit
-def _transport(b: Any, t: Int, end: Int, proto: Int, later: bool, cols: Any, j: Int) -> None:
+@small
+def _store_ip(row: Any, proto: Int, ttl: Int, ipid: Int, length: Int, frag: Int) -> None:
+    row[6] = proto
+    row[12] = ttl
+    row[13] = ipid
+    row[16] = length
+    row[17] = frag
+
+
+@small
+def _transport(b: Any, t: Int, end: Int, proto: Int, later: bool, row: Any) -> None:
     """Ports, ICMP type/code, TCP flags/seq/window; 0 for whatever is absent."""
     zero: Int = 0
     sport = dport = itype = icode = flags = seq = win = zero
@@ -141,17 +176,17 @@ def _transport(b: Any, t: Int, end: Int, proto: Int, later: bool, cols: Any, j: 
         elif proto == 1 or proto == 58:
             itype = np.int64(b[t]) if t + 1 <= end else 0
             icode = np.int64(b[t + 1]) if t + 2 <= end else 0
-    cols[7][j] = sport
-    cols[8][j] = dport
-    cols[9][j] = itype
-    cols[10][j] = icode
-    cols[11][j] = flags
-    cols[14][j] = seq
-    cols[15][j] = win
+    row[7] = sport
+    row[8] = dport
+    row[9] = itype
+    row[10] = icode
+    row[11] = flags
+    row[14] = seq
+    row[15] = win
 
 
-@jit
-def _ipv4(b: Any, p: Int, end: Int, ts: Int, cols: Any, j: Int) -> Int:
+@small
+def _ipv4(b: Any, p: Int, end: Int, ts: Int, row: Any) -> Int:
     ihl = (np.int64(b[p]) & 15) * 4
     if p + 20 > end or ihl < 20:
         return 0
@@ -163,14 +198,14 @@ def _ipv4(b: Any, p: Int, end: Int, ts: Int, cols: Any, j: Int) -> Int:
     proto = np.int64(b[p + 9])
     src = np.uint64(be32(b, p + 12)) | V4_MAPPED
     dst = np.uint64(be32(b, p + 16)) | V4_MAPPED
-    _store(cols, j, ts, 4, np.uint64(0), src, np.uint64(0), dst)
-    _store_ip(cols, j, proto, np.int64(b[p + 8]), be16(b, p + 4), total, frag)
-    _transport(b, p + ihl, end, proto, frag == 2, cols, j)
+    _store(row, ts, 4, np.uint64(0), src, np.uint64(0), dst)
+    _store_ip(row, proto, np.int64(b[p + 8]), be16(b, p + 4), total, frag)
+    _transport(b, p + ihl, end, proto, frag == 2, row)
     return 1
 
 
-@jit
-def _ipv6(b: Any, p: Int, end: Int, ts: Int, cols: Any, j: Int) -> Int:
+@small
+def _ipv6(b: Any, p: Int, end: Int, ts: Int, row: Any) -> Int:
     if p + 40 > end:
         return 0
     plen = be16(b, p + 4)
@@ -194,15 +229,15 @@ def _ipv6(b: Any, p: Int, end: Int, ts: Int, cols: Any, j: Int) -> Int:
                 break
         else:
             break
-    _store(cols, j, ts, 6, be64u(b, p + 8), be64u(b, p + 16), be64u(b, p + 24), be64u(b, p + 32))
-    _store_ip(cols, j, nh, np.int64(b[p + 7]), ipid, plen + 40, frag)
-    _transport(b, q, end, nh, frag == 2, cols, j)
+    _store(row, ts, 6, be64u(b, p + 8), be64u(b, p + 16), be64u(b, p + 24), be64u(b, p + 32))
+    _store_ip(row, nh, np.int64(b[p + 7]), ipid, plen + 40, frag)
+    _transport(b, q, end, nh, frag == 2, row)
     return 1
 
 
-@jit
-def decode_frame(b: Any, off: Int, caplen: Int, linktype: Int, ts: Int, cols: Any, j: Int) -> Int:
-    """Decode the frame b[off:off+caplen] into row j; 1 if it was an IP packet, else 0."""
+@small
+def decode_frame(b: Any, off: Int, caplen: Int, linktype: Int, ts: Int, row: Any) -> Int:
+    """Decode the frame b[off:off+caplen] into the scratch row; 1 if it is an IP packet."""
     end = off + caplen
     p, want = link_ip(b, off, end, linktype)
     if p < 0 or p >= end:
@@ -211,9 +246,9 @@ def decode_frame(b: Any, off: Int, caplen: Int, linktype: Int, ts: Int, cols: An
     if want != 0 and ver != want:
         return 0
     if ver == 4:
-        return _ipv4(b, p, end, ts, cols, j)
+        return _ipv4(b, p, end, ts, row)
     if ver == 6:
-        return _ipv6(b, p, end, ts, cols, j)
+        return _ipv6(b, p, end, ts, row)
     return 0
 
 
@@ -221,8 +256,11 @@ def decode_frame(b: Any, off: Int, caplen: Int, linktype: Int, ts: Int, cols: An
 def decode_many(b: Any, offs: Any, lens: Any, linktype: Int, ts: Any, cols: Any) -> Int:
     """Decode frames at offs/lens; writes packet rows densely and returns how many."""
     j = 0
+    row = np.zeros(NCOLS, dtype=np.uint64)
     for i in range(len(offs)):
-        j += decode_frame(b, offs[i], lens[i], linktype, ts[i], cols, j)
+        if decode_frame(b, offs[i], lens[i], linktype, ts[i], row):
+            store(cols, j, row)
+            j += 1
     return j
 
 

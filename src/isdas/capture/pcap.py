@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from isdas.capture.decode import Int, decode_frame, jit
+from isdas.capture.decode import NCOLS, Int, decode_frame, jit, small, store
 
 MAGIC_US = 0xA1B2C3D4
 MAGIC_NS = 0xA1B23C4D
@@ -64,7 +64,7 @@ def parse_header(head: bytes) -> PcapHeader:
     )
 
 
-@jit
+@small
 def rd32(b: Any, i: Int, swap: bool) -> Int:
     """An unsigned 32-bit field in the file's byte order."""
     if swap:
@@ -91,6 +91,7 @@ def walk_pcap(b: Any, n: Int, pos: Int, hdr: Any, cols: Any, cap: Int, meta: Any
     swap = hdr[0] != 0
     rec_len = hdr[2]
     j = frames = skipped = 0
+    row = np.zeros(NCOLS, dtype=np.uint64)
     status = NEED
     while True:
         if j >= cap:
@@ -109,7 +110,9 @@ def walk_pcap(b: Any, n: Int, pos: Int, hdr: Any, cols: Any, cap: Int, meta: Any
             break
         frac = rd32(b, pos + 4, swap)
         ts = rd32(b, pos, swap) * 1_000_000 + (frac // 1000 if hdr[1] != 0 else frac)
-        got = decode_frame(b, pos + rec_len, incl, hdr[3], ts, cols, j)
+        got = decode_frame(b, pos + rec_len, incl, hdr[3], ts, row)
+        if got:
+            store(cols, j, row)
         j += got
         skipped += 1 - got
         frames += 1

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from isdas.capture.decode import Int, decode_frame, jit
+from isdas.capture.decode import NCOLS, Int, decode_frame, jit, small, store
 from isdas.capture.pcap import CORRUPT, FULL, MAX_RECORD, MIN_CAPLEN_LIMIT, NEED, SPECIAL, rd32
 
 SHB = 0x0A0D0D0A
@@ -83,7 +83,7 @@ def _options(raw: bytes, o: str) -> tuple[int, int, int]:
     return binary, exp, offset
 
 
-@jit
+@small
 def ts_micros(hi: Int, lo: Int, iface: Any) -> Int:
     """A 64-bit pcapng timestamp in the interface's resolution, as µs since the epoch."""
     t = (np.uint64(hi) << np.uint64(32)) | np.uint64(lo)
@@ -101,7 +101,7 @@ def ts_micros(hi: Int, lo: Int, iface: Any) -> Int:
     return np.int64(t) + iface[IF_OFFSET] * 1_000_000
 
 
-@jit
+@small
 def _packet(b: Any, btype: Int, body: Int, bend: Int, swap: bool, ifs: Any) -> Any:
     """(iface, data offset, caplen, ts hi, ts lo) of a packet block; iface -1 if unknown."""
     if btype == SPB:
@@ -123,6 +123,7 @@ def _packet(b: Any, btype: Int, body: Int, bend: Int, swap: bool, ifs: Any) -> A
 def walk_ng(b: Any, n: Int, pos: Int, swap: bool, ifs: Any, cols: Any, cap: Int, meta: Any) -> Int:
     """Walk blocks from pos. meta out: [pos, rows, frames, skipped, need/reason, last ts]."""
     j = frames = skipped = 0
+    row = np.zeros(NCOLS, dtype=np.uint64)
     last_ts = meta[5]
     status = NEED
     while True:
@@ -161,7 +162,9 @@ def walk_ng(b: Any, n: Int, pos: Int, swap: bool, ifs: Any, cols: Any, cap: Int,
             if iface >= 0:
                 if hi >= 0:
                     last_ts = ts_micros(hi, lo, ifs[iface])
-                got = decode_frame(b, data, incl, ifs[iface, IF_LINK], last_ts, cols, j)
+                got = decode_frame(b, data, incl, ifs[iface, IF_LINK], last_ts, row)
+                if got:
+                    store(cols, j, row)
             j += got
             skipped += 1 - got
             frames += 1
