@@ -118,10 +118,10 @@ async def login_form(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    form = await request.form()
-    security.check_csrf(request, str(form.get("csrf", "")))
+    form = await security.form_fields(request)
+    security.check_csrf(request, form.get("csrf", ""))
     token = security.admin_token(request.app.state.settings)
-    given = str(form.get("token", ""))
+    given = form.get("token", "")
     if token is None or not security.same(given, token):
         raise AuthError("wrong token")
     reply = RedirectResponse("/alerts", status_code=303)
@@ -137,8 +137,8 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    form = await request.form()
-    security.check_csrf(request, str(form.get("csrf", "")))
+    form = await security.form_fields(request)
+    security.check_csrf(request, form.get("csrf", ""))
     reply = RedirectResponse("/", status_code=303)
     reply.delete_cookie(security.SESSION_COOKIE)
     return reply

@@ -15,16 +15,18 @@ import secrets
 import time
 from http.cookies import SimpleCookie
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from isdas.errors import AuthError, Forbidden
+from isdas.errors import AuthError, Forbidden, PayloadTooLarge
 from isdas.settings import Settings
 
 SESSION_COOKIE = "isdas_session"
 CSRF_COOKIE = "isdas_csrf"
 SESSION_SECONDS = 12 * 3600
+FORM_LIMIT = 64 * 1024
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -94,15 +96,22 @@ async def require_admin(request: Request, token: str | None) -> dict[str, Any]:
         raise Forbidden("analyst actions are disabled: set ISDAS_ADMIN_TOKEN or <home>/admin.token")
     if not is_admin(request, token):
         raise AuthError("login or an API token (Authorization: Bearer ...) is required")
-    form = dict(await request.form()) if _is_form(request) else {}
+    form = await form_fields(request)
     if not request.headers.get("authorization"):
-        check_csrf(request, str(form.get("csrf", "")))
-    return {k: str(v) for k, v in form.items()}
+        check_csrf(request, form.get("csrf", ""))
+    return form
 
 
-def _is_form(request: Request) -> bool:
+async def form_fields(request: Request) -> dict[str, str]:
+    """Fields of a url-encoded form body (first value of each); {} for other bodies."""
     kind = request.headers.get("content-type", "")
-    return kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
+    if not kind.startswith("application/x-www-form-urlencoded"):
+        return {}
+    body = await request.body()
+    if len(body) > FORM_LIMIT:
+        raise PayloadTooLarge(f"form body over {FORM_LIMIT} bytes")
+    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return {k: v[0] for k, v in fields.items()}
 
 
 def check_csrf(request: Request, submitted: str) -> None:
