@@ -148,8 +148,13 @@ def ingest_paths(
     *,
     addresses: Sequence[str] | None = None,
     progress: Progress | None = None,
+    flush: bool = True,
 ) -> IngestReport:
-    """Ingest capture files (or rotation directories) recorded by `sensor_id`."""
+    """Ingest capture files (or rotation directories) recorded by `sensor_id`.
+
+    With `flush=False` the all-sensor metrics of the touched hours stay dirty until a later
+    `store.writes.flush_metrics` (one recount after ingesting many sensors).
+    """
     check_sensor_id(sensor_id)
     if addresses:
         writes.cidr_count(addresses)  # validate before reading anything
@@ -159,7 +164,7 @@ def ingest_paths(
     ]
     if addresses and not any(r.status in ("ingested", "partial") for r in reports):
         writes.set_cidrs(settings, sensor_id, addresses)
-    flushed = writes.flush_metrics(settings)
+    flushed = writes.flush_metrics(settings) if flush else 0
     return IngestReport(tuple(reports), time.perf_counter() - started, flushed)
 
 

@@ -38,15 +38,17 @@ def _simulate(out: Path, seed: int, preset: str) -> str:
 
 def _ingest(settings: Settings, out: Path) -> str:
     from isdas.ingest import ingest_paths
+    from isdas.store.writes import flush_metrics
 
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
     packets = files = 0
     for sensor in truth["sensors"]:
         folder = out / sensor["id"]
         prefix = [sensor["prefix"]] if sensor.get("prefix") else None
-        report = ingest_paths(settings, sensor["id"], [folder], addresses=prefix)
+        report = ingest_paths(settings, sensor["id"], [folder], addresses=prefix, flush=False)
         packets += report.packets
         files += sum(1 for f in report.files if f.status != "already")
+    flush_metrics(settings)
     return f"{packets:,} packets from {files} new files of {len(truth['sensors'])} sensors"
 
 
@@ -57,10 +59,18 @@ def _detect(settings: Settings) -> str:
     return f"{len(found)} detections"
 
 
-def _publish(settings: Settings) -> str:
-    from isdas.publish import demo_publish
+def _publish(settings: Settings, limit: int = 10) -> str:
+    from isdas.publish import manage
+    from isdas.publish.site import publish_all
+    from isdas.store.detections import list_detections
 
-    return str(demo_publish(settings))
+    found = [d for d in list_detections(settings) if d.kind == "global"]
+    best = sorted(found, key=lambda d: d.score, reverse=True)[:limit]
+    new = manage.draft_from_detections(settings, sorted(best, key=lambda d: d.start))
+    for alert_id in new:
+        manage.publish(settings, alert_id)
+    site = publish_all(settings, settings.site)
+    return f"{len(new)} new alerts published, site with {len(site.alerts)} alerts in {site.site}"
 
 
 @click.command(name="demo")
