@@ -31,8 +31,13 @@ def load_scenario(name_or_path: str | Path | Scenario) -> Scenario:
 
 
 def run(
-    scenario: str | Path | Scenario, out: Path, seed: int = 0, *, fmt: str = "pcap",
-    rotate_daily: bool = False, progress: Progress | None = None,
+    scenario: str | Path | Scenario,
+    out: Path,
+    seed: int = 0,
+    *,
+    fmt: str = "pcap",
+    rotate_daily: bool = False,
+    progress: Progress | None = None,
 ) -> Truth:
     """Simulate `scenario` into `out` (one capture per sensor + truth.json); cached when the
     same scenario, seed and generator version are already there (`Truth.cached`)."""

@@ -16,8 +16,18 @@ import numpy.typing as npt
 from isdas.simulate.pools import BACKGROUND_MIX, RESEARCH_MIX, Pools, draw_sources, mix32
 from isdas.simulate.pools import mix_weights as _mixw
 from isdas.simulate.scenario import Scenario
-from isdas.simulate.traffic import FP_MASSCAN, FP_MIRAI, FP_ZMAP, RST, RSTACK, SYNACK, US, Cols
-from isdas.simulate.traffic import concat, sessions
+from isdas.simulate.traffic import (
+    FP_MASSCAN,
+    FP_MIRAI,
+    FP_ZMAP,
+    RST,
+    RSTACK,
+    SYNACK,
+    US,
+    Cols,
+    concat,
+    sessions,
+)
 
 F64 = npt.NDArray[np.float64]
 # (proto, port, share of background sources): the head of the port-popularity distribution
@@ -71,7 +81,9 @@ def port_model(sc: Scenario, seed: int) -> PortModel:
     )  # fmt: skip
 
 
-def hourly_rates(pm: PortModel, sc: Scenario, day0: datetime, hours: int, rng: np.random.Generator) -> F64:
+def hourly_rates(
+    pm: PortModel, sc: Scenario, day0: datetime, hours: int, rng: np.random.Generator
+) -> F64:
     """Expected sources per (key, hour): diurnal, weekly, drift and gamma overdispersion."""
     h = np.arange(hours)
     hod = (day0.hour + h) % 24
@@ -85,7 +97,9 @@ def hourly_rates(pm: PortModel, sc: Scenario, day0: datetime, hours: int, rng: n
     return rates
 
 
-def _persistent(key: npt.NDArray[np.int64], rate: F64, day: int, seed: int, u: F64) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]:
+def _persistent(
+    key: npt.NDArray[np.int64], rate: F64, day: int, seed: int, u: F64
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]:
     """Hash of a returning scanner of the key's pool, and whether it is alive on `day`."""
     pool = np.maximum(2, np.ceil(rate * 6)).astype(np.int64)
     member = (u * pool).astype(np.uint64)
@@ -106,7 +120,12 @@ def _hash_sources(h: npt.NDArray[np.uint64], pools: Pools, weights: F64) -> npt.
 
 
 def scan_sessions(
-    pm: PortModel, sc: Scenario, pools: Pools, seed: int, day0: datetime, hours: int,
+    pm: PortModel,
+    sc: Scenario,
+    pools: Pools,
+    seed: int,
+    day0: datetime,
+    hours: int,
     rng: np.random.Generator,
 ) -> tuple[Cols, F64]:
     """Background scanning sessions for one day and their per-sensor weight rows."""
@@ -140,7 +159,9 @@ def sensor_weights(sc: Scenario) -> F64:
     return w
 
 
-def research_scanners(sc: Scenario, pools: Pools, seed: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8]]:
+def research_scanners(
+    sc: Scenario, pools: Pools, seed: int
+) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint8]]:
     """The fixed research scanners of a run: addresses and fingerprints (ZMap / Masscan)."""
     rng = np.random.default_rng([seed, 2])
     n = sc.background.research_scanners
@@ -149,7 +170,12 @@ def research_scanners(sc: Scenario, pools: Pools, seed: int) -> tuple[npt.NDArra
 
 
 def research_sessions(
-    pm: PortModel, sc: Scenario, pools: Pools, seed: int, day0: datetime, hours: int,
+    pm: PortModel,
+    sc: Scenario,
+    pools: Pools,
+    seed: int,
+    day0: datetime,
+    hours: int,
     rng: np.random.Generator,
 ) -> Cols:
     """Daily sweeps by research scanners: each picks ports and covers every sensor once."""

@@ -41,7 +41,10 @@ Progress = Callable[[int, int], None]
 
 def _net(sc: Scenario) -> Cols:
     base = [int(s.network.network_address) for s in sc.sensors]
-    return {"base": np.array(base, np.uint32), "size": np.array([s.addresses for s in sc.sensors], np.uint32)}
+    return {
+        "base": np.array(base, np.uint32),
+        "size": np.array([s.addresses for s in sc.sensors], np.uint32),
+    }
 
 
 def _event_weights(sc: Scenario, sess: Cols, base: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
@@ -53,7 +56,9 @@ def _event_weights(sc: Scenario, sess: Cols, base: np.ndarray) -> np.ndarray:  #
     return w
 
 
-def day_packets(sc: Scenario, pm: PortModel, pools: Pools, seed: int, day0: datetime, hours: int) -> Cols:
+def day_packets(
+    sc: Scenario, pm: PortModel, pools: Pools, seed: int, day0: datetime, hours: int
+) -> Cols:
     """Every packet of one day (all sensors), unsorted, header fields filled."""
     rng = np.random.default_rng([seed, 10, int(day0.timestamp()) // 86400])
     bg, w_bg = scan_sessions(pm, sc, pools, seed, day0, hours, rng)
@@ -132,7 +137,12 @@ def _days(sc: Scenario) -> list[tuple[datetime, int]]:
 
 
 def simulate(
-    sc: Scenario, out: Path, seed: int, *, fmt: str = "pcap", rotate_daily: bool = False,
+    sc: Scenario,
+    out: Path,
+    seed: int,
+    *,
+    fmt: str = "pcap",
+    rotate_daily: bool = False,
     progress: Progress | None = None,
 ) -> Truth:
     """Generate `sc` into `out` (cached if the same run is already there); returns the truth."""

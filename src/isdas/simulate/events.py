@@ -15,8 +15,16 @@ import numpy.typing as npt
 
 from isdas.simulate.pools import BACKGROUND_MIX, Pools, draw_sources, mix_weights
 from isdas.simulate.scenario import EventSpec, Scenario
-from isdas.simulate.traffic import FP_MASSCAN, FP_MIRAI, FP_ZMAP, SYNACK, US, Cols
-from isdas.simulate.traffic import concat, sessions, take
+from isdas.simulate.traffic import (
+    FP_MASSCAN,
+    FP_MIRAI,
+    FP_ZMAP,
+    SYNACK,
+    US,
+    Cols,
+    sessions,
+    take,
+)
 
 FP_CODES = {None: 0, "mirai": FP_MIRAI, "zmap": FP_ZMAP, "masscan": FP_MASSCAN}
 HOUR = 3600 * US
@@ -83,7 +91,13 @@ def _population(ev: EventSpec, idx: int, seed: int, pools: Pools) -> npt.NDArray
     return draw_sources(rng, pools, mix_weights(pools, ev.countries or BACKGROUND_MIX), size)
 
 
-def _scan(ev: EventSpec, idx: int, h: npt.NDArray[np.float64], ctx: dict[str, object], rng: np.random.Generator) -> Cols:
+def _scan(
+    ev: EventSpec,
+    idx: int,
+    h: npt.NDArray[np.float64],
+    ctx: dict[str, object],
+    rng: np.random.Generator,
+) -> Cols:
     pools, seed, t_day, sensor = ctx["pools"], ctx["seed"], ctx["t_day"], ctx["sensor"]
     assert isinstance(pools, Pools) and isinstance(seed, int) and isinstance(t_day, int)
     counts = rng.poisson(rate_at(ev, h)) * (h >= 0)
@@ -104,7 +118,13 @@ def _scan(ev: EventSpec, idx: int, h: npt.NDArray[np.float64], ctx: dict[str, ob
     )  # fmt: skip
 
 
-def _repeated(ev: EventSpec, idx: int, h: npt.NDArray[np.float64], ctx: dict[str, object], rng: np.random.Generator) -> Cols:
+def _repeated(
+    ev: EventSpec,
+    idx: int,
+    h: npt.NDArray[np.float64],
+    ctx: dict[str, object],
+    rng: np.random.Generator,
+) -> Cols:
     """Heavy scanner, all-port scanner and backscatter burst: fixed sources, every hour."""
     pools, seed, t_day, sensor = ctx["pools"], ctx["seed"], ctx["t_day"], ctx["sensor"]
     assert isinstance(pools, Pools) and isinstance(seed, int) and isinstance(t_day, int)
@@ -124,7 +144,14 @@ def _repeated(ev: EventSpec, idx: int, h: npt.NDArray[np.float64], ctx: dict[str
     )  # fmt: skip
 
 
-def _flood(ev: EventSpec, idx: int, ctx: dict[str, object], day0: datetime, hours: int, rng: np.random.Generator) -> Cols:
+def _flood(
+    ev: EventSpec,
+    idx: int,
+    ctx: dict[str, object],
+    day0: datetime,
+    hours: int,
+    rng: np.random.Generator,
+) -> Cols:
     """A randomly spoofed SYN flood on one address: every packet from a new source."""
     lo, hi = max(ev.onset, day0), min(ev.end, day0 + timedelta(hours=hours))
     total = (ev.end - ev.onset).total_seconds()
@@ -140,7 +167,12 @@ def _flood(ev: EventSpec, idx: int, ctx: dict[str, object], day0: datetime, hour
 
 
 def event_sessions(
-    ev: EventSpec, idx: int, sc: Scenario, ctx: dict[str, object], day0: datetime, hours: int,
+    ev: EventSpec,
+    idx: int,
+    sc: Scenario,
+    ctx: dict[str, object],
+    day0: datetime,
+    hours: int,
     rng: np.random.Generator,
 ) -> Cols:
     """Sessions of one event for one day (none for outage and missing hours)."""

@@ -39,7 +39,9 @@ def masscan_id(dst: npt.NDArray[np.uint32], dport: U16, seq: npt.NDArray[np.uint
     return ((dst ^ dport.astype(np.uint32) ^ seq) & np.uint32(0xFFFF)).astype(np.uint16)
 
 
-def _tries(probes: Cols, osc: npt.NDArray[np.int64], tries: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+def _tries(
+    probes: Cols, osc: npt.NDArray[np.int64], tries: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
     stack = (probes["proto"] == 6) & (probes["flags"] == SYN) & (probes["fp"] == FP_NONE)
     return np.where(stack & (osc < 2), tries, 1)
 

@@ -22,8 +22,8 @@ CHUNK = 131_072
 ETH = np.void(bytes.fromhex("02000000000102000000000200"[:24]))  # dst, src MACs (locally admin.)
 TCP_OPTS = {
     4: bytes.fromhex("020405b4"),
-    12: bytes.fromhex("020405b4010303080101" "0402"),
-    20: bytes.fromhex("020405b40402080a0000000000000000" "01030307"),
+    12: bytes.fromhex("020405b40103030801010402"),
+    20: bytes.fromhex("020405b40402080a000000000000000001030307"),
 }
 V6_SRC = np.array([0x20010200, 0x2400CB00, 0x2A0104F8, 0x2604A880, 0x240E0000], np.uint64)
 WRITE_COLS = ("ts", "ipver", "proto", "l4x", "src", "dst", "sport", "dport", "seq", "ack")
@@ -106,14 +106,23 @@ def _fill_ip(rec: npt.NDArray[Any], pk: Cols, ipver: int, proto: int, v6: tuple[
 
 def _fill_l4(rec: npt.NDArray[Any], pk: Cols, proto: int, l4x: int, l4len: int) -> None:
     if proto == 6:
-        rec["sport"], rec["dport"], rec["seq"], rec["ack"] = pk["sport"], pk["dport"], pk["seq"], pk["ack"]
+        rec["sport"], rec["dport"], rec["seq"], rec["ack"] = (
+            pk["sport"],
+            pk["dport"],
+            pk["seq"],
+            pk["ack"],
+        )
         rec["off"], rec["flags"], rec["win"] = (5 + l4x // 4) << 4, pk["flags"], pk["win"]
         if l4x:
             rec["x"] = np.void(TCP_OPTS[l4x])
     elif proto == 17:
         rec["sport"], rec["dport"], rec["ulen"] = pk["sport"], pk["dport"], l4len
     else:
-        rec["itype"], rec["ident"], rec["iseq"] = pk["dport"] & 0xFF, pk["sport"], pk["seq"] & 0xFFFF
+        rec["itype"], rec["ident"], rec["iseq"] = (
+            pk["dport"] & 0xFF,
+            pk["sport"],
+            pk["seq"] & 0xFFFF,
+        )
 
 
 def _checksums(rec: npt.NDArray[Any], ipver: int, proto: int, ip_off: int, l4len: int) -> None:
@@ -126,7 +135,10 @@ def _checksums(rec: npt.NDArray[Any], ipver: int, proto: int, ip_off: int, l4len
             addr = rec["src"].astype(np.uint64) + (rec["dst"].astype(np.uint64) << np.uint64(32))
             s += _words(addr, 4)
         else:
-            s += sum((_words(rec[f].astype(np.uint64), 4) for f in ("s_hi", "s_lo", "d_hi", "d_lo")), np.zeros_like(s))
+            s += sum(
+                (_words(rec[f].astype(np.uint64), 4) for f in ("s_hi", "s_lo", "d_hi", "d_lo")),
+                np.zeros_like(s),
+            )
         s += np.uint64(proto + l4len)
     csum = _fold(s)
     rec["l4sum"] = np.where((csum == 0) & (proto == 17), 0xFFFF, csum)
@@ -134,7 +146,9 @@ def _checksums(rec: npt.NDArray[Any], ipver: int, proto: int, ip_off: int, l4len
         rec["ipsum"] = _fold(_sum16(rows[:, ip_off : ip_off + 20]))
 
 
-def build_layout(pk: Cols, fmt: str, key: tuple[int, int, int], v6: tuple[int, int]) -> npt.NDArray[np.uint8]:
+def build_layout(
+    pk: Cols, fmt: str, key: tuple[int, int, int], v6: tuple[int, int]
+) -> npt.NDArray[np.uint8]:
     """Records of packets sharing one layout, as (n, record length) bytes."""
     ipver, proto, l4x = key
     dt, ip_off, l4len = layout(fmt, ipver, proto, l4x)
@@ -188,14 +202,18 @@ def encode(pk: Cols, fmt: str, v6: tuple[int, int]) -> npt.NDArray[np.uint8]:
 
 
 @numba.njit(cache=True, nogil=True)  # type: ignore[misc]
-def _scatter(out: npt.NDArray[np.uint8], off: npt.NDArray[np.int64], rows: npt.NDArray[np.uint8]) -> None:
+def _scatter(
+    out: npt.NDArray[np.uint8], off: npt.NDArray[np.int64], rows: npt.NDArray[np.uint8]
+) -> None:
     """Copy row i of `rows` to out[off[i]:]: the one step numpy cannot do without an n x L index."""
     width = rows.shape[1]
     for i in range(rows.shape[0]):
         out[off[i] : off[i] + width] = rows[i]
 
 
-def scatter_numpy(out: npt.NDArray[np.uint8], off: npt.NDArray[np.int64], rows: npt.NDArray[np.uint8]) -> None:
+def scatter_numpy(
+    out: npt.NDArray[np.uint8], off: npt.NDArray[np.int64], rows: npt.NDArray[np.uint8]
+) -> None:
     """Pure-numpy equivalent of `_scatter` (record lengths are even); the benchmark's peer."""
     wide = out.view("<u2")
     wide[(off // 2)[:, None] + np.arange(rows.shape[1] // 2)] = rows.view("<u2")

@@ -191,9 +191,11 @@ def event_from(raw: dict[str, Any], index: int, start: datetime) -> EventSpec:
         raise InputError(f"event {index}: fingerprint must be mirai, zmap or masscan")
     dbl = raw.get("doubling_hours")
     eid = str(raw.get("id", f"e{index + 1:02d}-{kind}-{proto}{port}"))
-    countries = {str(k).upper(): float(v) for k, v in raw["countries"].items()} if raw.get(
-        "countries"
-    ) else None
+    countries = (
+        {str(k).upper(): float(v) for k, v in raw["countries"].items()}
+        if raw.get("countries")
+        else None
+    )
     return EventSpec(
         eid, kind, proto, port, onset, end, float(raw.get("magnitude", 10.0)),
         float(dbl) if dbl is not None else None, float(raw.get("ramp_hours", 72.0)),
