@@ -221,13 +221,15 @@ def _print(r: dict[str, object]) -> None:
     lines = [
         (
             "file",
-            f"{r['packets']:,} packets, {r['file_mb']:.0f} MB (generated in {r['generate_s']:.1f} s)",
+            f"{r['packets']:,} packets, {r['file_mb']:.0f} MB "
+            f"(generated in {r['generate_s']:.1f} s)",
         ),
         ("cat > /dev/null", f"{r['cat_gb_s']:.2f} GB/s = {r['cat_pps'] / 1e6:.1f} M pkt/s"),
         ("dpkt (200k prefix)", f"{r['dpkt_pps_cpu'] / 1e3:.1f} k pkt/s per CPU-s"),
         (
             "isdas parse",
-            f"{r['isdas_pps_wall'] / 1e6:.2f} M pkt/s wall, {r['isdas_pps_cpu'] / 1e6:.2f} M per CPU-s",
+            f"{r['isdas_pps_wall'] / 1e6:.2f} M pkt/s wall, "
+            f"{r['isdas_pps_cpu'] / 1e6:.2f} M per CPU-s",
         ),
         ("isdas peak RSS", f"{r['isdas_peak_rss_mb']:.0f} MB"),
         (

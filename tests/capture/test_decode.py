@@ -52,6 +52,7 @@ def assert_syn(r: dict[str, int]) -> None:
         (pk.null(SYN, 2, "<"), 108),
         (pk.ether(SYN + b"\x00" * 6), 1),  # Ethernet padding is not part of the datagram
     ],
+    ids=lambda v: str(v) if isinstance(v, int) else f"{len(v)}B",
 )
 def test_ipv4_syn_on_every_link_type(frame: bytes, linktype: int) -> None:
     assert_syn(one(frame, linktype))
@@ -144,6 +145,7 @@ def test_snaplen_truncation_keeps_present_fields() -> None:
         (b"\x45" + b"\x00" * 10, 101),
         (pk.ipv4(pk.tcp())[:1].replace(b"\x45", b"\x43") + pk.ipv4(pk.tcp())[1:], 101),  # IHL 12 B
     ],
+    ids=["arp", "ethertype-version", "v6-on-raw4", "null-family-7", "empty", "short-v4", "ihl-12"],
 )
 def test_non_ip_and_malformed_frames_are_dropped(frame: bytes, linktype: int) -> None:
     assert rows(decode_frames([frame], linktype, np.zeros(1, dtype=np.int64))) == 0

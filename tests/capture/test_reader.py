@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -210,3 +211,18 @@ def test_unknown_linktype_counts_frames_as_skipped(tmp_path: Path) -> None:
     reader = read_capture(write(tmp_path, pk.pcap(pk.syn_frames(3), linktype=147)))
     assert list(reader) == []
     assert (reader.stats.frames, reader.stats.skipped, reader.stats.linktypes) == (3, 3, {147})
+
+
+def test_claimed_length_never_drives_allocation(tmp_path: Path) -> None:
+    head = pk.pcap([], snaplen=2**31)  # the header allows huge records
+    record = (0).to_bytes(8, "little") + (50 << 20).to_bytes(4, "little") * 2 + b"x" * 100
+    path = write(tmp_path, head + record)
+    tracemalloc.start()
+    try:
+        reader = read_capture(path, chunk_bytes=4096)
+        assert list(reader) == []
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert reader.stats.truncated_at == 24
+    assert peak < 1 << 20

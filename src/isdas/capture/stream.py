@@ -7,6 +7,7 @@ kept in `error`; nothing is raised past `open_stream`. Must not interpret captur
 from __future__ import annotations
 
 import io
+import os
 import zlib
 from types import TracebackType
 from typing import BinaryIO, cast
@@ -32,6 +33,7 @@ class ByteStream:
         self.eof = False
         self.error: str | None = None
         self._raw: BinaryIO = _open(path)
+        self._size = os.fstat(self._raw.fileno()).st_size
         if self._raw.read(2) == GZIP_MAGIC:
             self.gzipped = True
             self._raw.seek(0)
@@ -62,6 +64,8 @@ class ByteStream:
             self.buf[:tail] = self.buf[pos : self.n]
         self.base += pos
         self.n = tail
+        if not self.gzipped:  # a length field never makes us allocate past the file's end
+            need = min(need, self._size - self.base)
         if need > len(self.buf):
             grown = np.empty(need, dtype=np.uint8)
             grown[:tail] = self.buf[:tail]
