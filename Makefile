@@ -44,7 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 docs: $(STAMP)
-	$(BIN)/python scripts/gen_cli_docs.py > docs/cli.md
+	COLUMNS=100 $(BIN)/python scripts/gen_cli_docs.py > docs/cli.md
 
 clean:
 	rm -rf $(VENV) isdas-data .pytest_cache .mypy_cache .ruff_cache
