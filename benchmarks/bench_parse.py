@@ -50,7 +50,8 @@ def _block(rng: np.random.Generator, n: int, t_start: float, t_span: float) -> b
     _ipv4(rec, rng, kind, ip_len, src, dst)
     _ipv6(rec, kind, src, dst)
     _l4(rec, rng, kind, opt, pay, np.where(kind == 3, 70, 50))
-    return rec[np.arange(WIDTH) < (16 + frame)[:, None]].tobytes()
+    out: bytes = rec[np.arange(WIDTH) < (16 + frame)[:, None]].tobytes()
+    return out
 
 
 def _ipv4(rec: Any, rng: np.random.Generator, kind: Any, ip_len: Any, src: Any, dst: Any) -> None:
@@ -197,7 +198,7 @@ def main() -> dict[str, object]:
         cat_s = _cat_seconds(big)
         peer = _dpkt_rate(prefix)
         ours = _isdas_rate(big)
-    result: dict[str, object] = {
+    result: dict[str, float] = {
         "packets": packets,
         "file_mb": size / 1e6,
         "generate_s": generate_s,
@@ -214,10 +215,10 @@ def main() -> dict[str, object]:
         "ratio_vs_cat": ours["pps_wall"] / (packets / cat_s),
     }
     _print(result)
-    return result
+    return dict(result)
 
 
-def _print(r: dict[str, object]) -> None:
+def _print(r: dict[str, float]) -> None:
     lines = [
         (
             "file",
