@@ -47,7 +47,7 @@ def _net(sc: Scenario) -> Cols:
     }
 
 
-def _event_weights(sc: Scenario, sess: Cols, base: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+def _event_weights(sc: Scenario, sess: Cols, base: np.ndarray) -> np.ndarray:
     ids = [s.id for s in sc.sensors]
     w = np.tile(base, (len(sess["t0"]), 1))
     for idx, ev in enumerate(sc.events):

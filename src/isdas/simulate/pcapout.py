@@ -201,7 +201,7 @@ def encode(pk: Cols, fmt: str, v6: tuple[int, int]) -> npt.NDArray[np.uint8]:
     return out
 
 
-@numba.njit(cache=True, nogil=True)  # type: ignore[misc]
+@numba.njit(cache=True, nogil=True)
 def _scatter(
     out: npt.NDArray[np.uint8], off: npt.NDArray[np.int64], rows: npt.NDArray[np.uint8]
 ) -> None:
@@ -229,5 +229,5 @@ class CaptureWriter:
     def write(self, pk: Cols) -> None:
         n = len(pk["ts"])
         for lo in range(0, n, CHUNK):
-            self.fh.write(memoryview(encode(take(pk, slice(lo, lo + CHUNK)), self.fmt, self.v6)))
+            self.fh.write(encode(take(pk, slice(lo, lo + CHUNK)), self.fmt, self.v6).data)
         self.packets += n

@@ -53,7 +53,7 @@ def concat(parts: list[Cols]) -> Cols:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def take(cols: Cols, index: npt.NDArray[Any]) -> Cols:
+def take(cols: Cols, index: npt.NDArray[Any] | slice) -> Cols:
     """Rows `index` (int array or bool mask) of every column."""
     return {k: v[index] for k, v in cols.items()}
 
