@@ -98,7 +98,7 @@ class LiveCapture:
         *,
         snaplen: int = 256,
         block_size: int = 1 << 20,
-        blocks: int = 64,
+        blocks: int = 16,
         retire_ms: int = 50,
     ) -> None:
         self.linktype = linktype_of(interface)

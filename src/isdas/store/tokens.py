@@ -103,7 +103,9 @@ def verify(settings: Settings, token: str) -> str:
     if not match:
         raise AuthError("missing or malformed sensor token")
     token_id, secret = match.groups()
-    with connect(settings, read_only=True) as con:
+    with connect(
+        settings,
+    ) as con:
         row = con.execute(
             "SELECT sensor_id, salt, token_hash, revoked_at FROM sensor_tokens WHERE token_id = ?",
             [token_id],
@@ -117,7 +119,9 @@ def verify(settings: Settings, token: str) -> str:
 
 def batch_seen(settings: Settings, sensor_id: str, batch_id: str) -> bool:
     """Whether the collector already acknowledged this batch of this sensor."""
-    with connect(settings, read_only=True) as con:
+    with connect(
+        settings,
+    ) as con:
         row = con.execute(
             "SELECT 1 FROM collector_batches WHERE sensor_id = ? AND batch_id = ?",
             [sensor_id, batch_id],
@@ -163,7 +167,9 @@ def _aware(value: Any) -> Any:
 
 def health(settings: Settings) -> dict[str, dict[str, Any]]:
     """Latest heartbeat and token state per sensor id."""
-    with connect(settings, read_only=True) as con:
+    with connect(
+        settings,
+    ) as con:
         cur = con.execute(
             "SELECT t.sensor_id, CASE WHEN bool_or(t.revoked_at IS NULL) THEN 'valid' "
             "ELSE 'revoked' END AS token, any_value(h.received_at) AS heartbeat_at, "
