@@ -36,7 +36,7 @@ def demo() -> dict[str, Any]:
     sizes = [20, 21, 22, 22, 23, 24, 24, 25, 26, 27, 28, 30, 32, 32]
     return {
         "scenario": {"name": "demo", "start": "2026-10-18T00:00:00Z", "end": "2026-11-22T00:00:00Z"},
-        "background": {"sources_per_hour": 450.0, "tail_ports": 3000},
+        "background": {"sources_per_hour": 1600.0, "tail_ports": 3000},
         "sensors": [{"id": f"s{i + 1:02d}", "size": s} for i, s in enumerate(sizes)],
         "events": [
             {"id": "worm-445", "kind": "newsource", "port": 445, "onset": "2026-11-18T02:00:00Z",
