@@ -3,8 +3,8 @@
 Shared by the pcap and pcapng walkers and by `decode_frames` (live sensor). Must not do I/O,
 allocate per packet, or raise: malformed frames are reported as "not a packet" (0).
 
-Truncated frames (snaplen): the IP header must be complete (20 bytes for IPv4 plus nothing
-else, 40 for IPv6); each transport field that is not fully captured is written as 0.
+Truncated frames (snaplen): the fixed IP header must be captured (20 bytes for IPv4, 40 for
+IPv6), else the frame counts as skipped; each later field not fully captured is written as 0.
 Fields are also bounded by the IP datagram length, so Ethernet padding is never read as a
 header. Non-first fragments get frag=2 and no transport fields (ports 0).
 """
@@ -40,8 +40,8 @@ def small(fn: F) -> F:
 
 
 def inline(fn: F) -> F:
-    """numba.njit inlined into its callers at numba IR level: the per-packet helpers take the
-    18-column tuple, and a real call would copy it for every packet."""
+    """numba.njit inlined at numba IR level: for helpers taking the 18-column tuple, which a
+    real call would copy for every packet."""
     return cast(F, njit(cache=True, nogil=True, inline="always")(fn))
 
 

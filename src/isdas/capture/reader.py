@@ -37,10 +37,17 @@ def sniff(path: str) -> str:
     raise CaptureError(f"not a pcap or pcapng capture (starts with {head.hex()})", path=path)
 
 
-def read_file(path: str, chunk_bytes: int, stats: ReadStats) -> Iterator[PacketBatch]:
-    """Every IP packet of one capture file, in file order, updating `stats` as it goes."""
+def read_file(
+    path: str, chunk_bytes: int, stats: ReadStats, *, probe: bool = False
+) -> Iterator[PacketBatch]:
+    """Every IP packet of one capture file, in file order, updating `stats` as it goes.
+
+    probe: read the first chunk only (to learn the first timestamp of a rotation file).
+    """
     kind = sniff(path)
     with open_stream(path, chunk_bytes) as stream:
+        if probe:  # the walkers then stop where the first chunk ends
+            stream.probe = stream.eof = True
         if kind == "pcap":
             yield from _pcap_batches(stream, stats)
         else:
@@ -69,6 +76,8 @@ def _stop(stats: ReadStats, stream: ByteStream, pos: int, what: str) -> None:
 def _end(stats: ReadStats, stream: ByteStream, pos: int) -> None:
     """End of stream: fine at a record boundary, else a truncation."""
     stats.bytes_read = stream.base + pos
+    if stream.probe:
+        return
     if stream.error is not None:
         _stop(stats, stream, pos, stream.error + "; stopped")
     elif pos < stream.n:

@@ -25,10 +25,10 @@ def natural_key(name: str) -> tuple[str | int, ...]:
 
 
 def first_timestamp(path: str) -> int | None:
-    """µs timestamp of the first IP packet in the file's first chunk; None if there is none."""
+    """µs timestamp of the first IP packet in the file's first 64 KiB; None if there is none."""
     from isdas.capture.reader import read_file  # late import: reader imports this module's peers
 
-    for batch in read_file(path, _PROBE_BYTES, ReadStats()):
+    for batch in read_file(path, _PROBE_BYTES, ReadStats(), probe=True):
         return int(batch["ts_us"][0])
     return None
 

@@ -31,6 +31,7 @@ class ByteStream:
         self.n = 0
         self.base = 0
         self.eof = False
+        self.probe = False  # reading only the first chunk: its end is not a truncation
         self.error: str | None = None
         self._raw: BinaryIO = _open(path)
         self._size = os.fstat(self._raw.fileno()).st_size
