@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,10 @@ def parse(path: Path) -> dict[str, np.ndarray]:
             flags = getattr(l4, "flags", 0)
             rows.append((ts, 4, src, dst, ip.p, sport, dport, seq, flags, ip.id, ip.ttl))
     names = ("ts", "ipver", "src", "dst", "proto", "sport", "dport", "seq", "flags", "ipid", "ttl")
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
     return {
-        n: np.array(c, dtype=np.float64 if n == "ts" else np.int64) for n, c in zip(names, cols)
+        n: np.array(c, dtype=np.float64 if n == "ts" else np.int64)
+        for n, c in zip(names, cols, strict=True)
     }
 
 

@@ -116,7 +116,10 @@ def _hash_sources(h: npt.NDArray[np.uint64], pools: Pools, weights: F64) -> npt.
     cc = np.minimum(np.searchsorted(cum, u * cum[-1]), len(cum) - 1)
     pick = ((h & np.uint64(0xFFFFFFFF)) % pools.sizes[cc].astype(np.uint64)).astype(np.int64)
     low = ((h >> np.uint64(40)) % np.uint64(254) + np.uint64(1)).astype(np.uint32)
-    return (pools.flat[pools.starts[cc] + pick] & np.uint32(0xFFFFFF00)) | low
+    out: npt.NDArray[np.uint32] = (
+        pools.flat[pools.starts[cc] + pick] & np.uint32(0xFFFFFF00)
+    ) | low
+    return out
 
 
 def scan_sessions(

@@ -140,7 +140,8 @@ def _repeated(
         dport=ev.port, src=src, origin=idx, n=per, fp=FP_CODES[ev.fingerprint],
         sensor=sensor if ev.kind == "heavy" else -1, allport=ev.kind != "heavy",
         rank0=np.floor(h[hour]).astype(np.int64) * per,
-        flags=SYNACK if ev.kind == "backscatter" else 2, sport=ev.port if ev.kind == "backscatter" else 0,
+        flags=SYNACK if ev.kind == "backscatter" else 2,
+        sport=ev.port if ev.kind == "backscatter" else 0,
     )  # fmt: skip
 
 

@@ -26,7 +26,18 @@ TCP_OPTS = {
     20: bytes.fromhex("020405b40402080a000000000000000001030307"),
 }
 V6_SRC = np.array([0x20010200, 0x2400CB00, 0x2A0104F8, 0x2604A880, 0x240E0000], np.uint64)
-WRITE_COLS: tuple[str, ...] = ("ts", "ipver", "proto", "l4x", "src", "dst", "sport", "dport", "seq", "ack")
+WRITE_COLS: tuple[str, ...] = (
+    "ts",
+    "ipver",
+    "proto",
+    "l4x",
+    "src",
+    "dst",
+    "sport",
+    "dport",
+    "seq",
+    "ack",
+)
 WRITE_COLS += ("flags", "win", "ttl", "ipid")
 PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
 PCAPNG_HEADER = struct.pack("<IIIHHqI", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1, 28) + struct.pack(

@@ -77,7 +77,8 @@ def mix_weights(pools: Pools, mix: dict[str, float]) -> F64:
     world = np.where(named, 0.0, pools.world_weight)
     if world.sum() > 0:
         w += rest * world / world.sum()
-    return w / w.sum()
+    out: F64 = w / w.sum()
+    return out
 
 
 def draw_sources(rng: np.random.Generator, pools: Pools, weights: F64, n: int) -> U32:
@@ -87,7 +88,8 @@ def draw_sources(rng: np.random.Generator, pools: Pools, weights: F64, n: int) -
     cc = rng.choice(len(weights), size=n, p=weights)
     pick = (rng.random(n) * pools.sizes[cc]).astype(np.int64)
     base = pools.flat[pools.starts[cc] + pick] & np.uint32(0xFFFFFF00)
-    return base | rng.integers(1, 255, size=n, dtype=np.uint32)
+    out: U32 = base | rng.integers(1, 255, size=n, dtype=np.uint32)
+    return out
 
 
 def mix32(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:

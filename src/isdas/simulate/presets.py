@@ -18,7 +18,8 @@ def smoke() -> dict[str, Any]:
     return {
         "scenario": {"name": "smoke", "start": "2026-11-20T00:00:00Z", "days": 2},
         "background": {"sources_per_hour": 150.0, "tail_ports": 800, "research_scanners": 2},
-        "sensors": [{"id": "s01", "size": 22}, {"id": "s02", "size": 24}, {"id": "s03", "size": 28}],
+        "sensors": [{"id": "s01", "size": 22}, {"id": "s02", "size": 24},
+                    {"id": "s03", "size": 28}],
         "events": [
             {"kind": "step", "port": 5168, "onset": "2026-11-21T06:00:00Z", "hours": 18,
              "magnitude": 20.0},
@@ -35,7 +36,8 @@ def demo() -> dict[str, Any]:
     """About 5 weeks ending 2026-11-22T00:00Z on 14 sensors (/20 .. /32)."""
     sizes = [20, 21, 22, 22, 23, 24, 24, 25, 26, 27, 28, 30, 32, 32]
     return {
-        "scenario": {"name": "demo", "start": "2026-10-18T00:00:00Z", "end": "2026-11-22T00:00:00Z"},
+        "scenario": {"name": "demo", "start": "2026-10-18T00:00:00Z",
+                     "end": "2026-11-22T00:00:00Z"},
         "background": {"sources_per_hour": 1600.0, "tail_ports": 3000},
         "sensors": [{"id": f"s{i + 1:02d}", "size": s} for i, s in enumerate(sizes)],
         "events": [
@@ -67,8 +69,13 @@ def _backtest_events(rng: np.random.Generator) -> list[dict[str, Any]]:
     for i in range(42):
         kind = kinds[i % len(kinds)]
         port = busy[i % len(busy)] if kind == "newsource" else int(dormant[i])
-        ev: dict[str, Any] = {"kind": kind, "port": port, "onset_hours": 336 + int(rng.integers(0, 300)),
-                              "hours": int(rng.choice([24, 72, 168])), "magnitude": float(rng.choice([5, 10, 20, 50, 200]))}  # fmt: skip
+        ev: dict[str, Any] = {
+            "kind": kind,
+            "port": port,
+            "onset_hours": 336 + int(rng.integers(0, 300)),
+            "hours": int(rng.choice([24, 72, 168])),
+            "magnitude": float(rng.choice([5, 10, 20, 50, 200])),
+        }
         if kind == "logistic":
             ev["doubling_hours"] = float(rng.choice([1.3, 6.0, 24.0]))
             ev["hours"] = 168
