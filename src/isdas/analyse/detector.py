@@ -197,15 +197,13 @@ def _learn(
     hod: int, p: Params,
 ) -> None:  # fmt: skip
     """Winsorised EWMA updates of levels, variance and profile on healthy sensors."""
-    n = state.health_n[up]
-    rate = np.maximum(p.alpha, 1.0 / n) if n.size else n
-    winsor = n > 24
+    rate = np.where(up, np.maximum(p.alpha, 1.0 / np.maximum(state.health_n, 1.0)), 0.0)
+    winsor = state.health_n > 24
     for name, values in (("level", x), ("pk_level", pk)):
-        arr = getattr(state, name)
-        cur = arr[:, up]
-        target = values[:, up] / season[:, None]
-        capped = np.where(winsor[None, :], np.minimum(target, cur + 3 * np.sqrt(cur) + 2), target)
-        arr[:, up] = cur + rate[None, :] * (capped - cur)
+        cur = getattr(state, name)
+        target = values / season[:, None]
+        cap = np.where(winsor[None, :], cur + 3 * np.sqrt(cur) + 2, np.inf)
+        cur += rate[None, :] * (np.minimum(target, cap) - cur)
     g_rate = max(p.alpha, 1.0 / max(state.hours - 0.0, 1.0))
     res2 = (obs - exp) ** 2
     if state.hours > 24:

@@ -75,7 +75,12 @@ class State:
     h_star: float = 0.0
 
     def key_index(self) -> dict[int, int]:
-        return {k: i for i, k in enumerate(self.keys)}
+        """Key code -> row (cached; `grow` keeps it current)."""
+        cached: dict[int, int] | None = self.__dict__.get("_kidx")
+        if cached is None or len(cached) != len(self.keys):
+            cached = {k: i for i, k in enumerate(self.keys)}
+            self.__dict__["_kidx"] = cached
+        return cached
 
     def sensor_index(self) -> dict[str, int]:
         return {s: i for i, s in enumerate(self.sensors)}
@@ -88,8 +93,9 @@ S_ARRAYS = ("health", "health_n", "down_since")
 
 def grow(state: State, keys: list[int], sensors: list[str]) -> None:
     """Append unseen keys and sensors (zero state; profile 1; run_start -1)."""
-    new_keys = [k for k in dict.fromkeys(keys) if k not in set(state.keys)]
-    new_sensors = [s for s in dict.fromkeys(sensors) if s not in set(state.sensors)]
+    known_k, known_s = state.key_index(), set(state.sensors)
+    new_keys = [k for k in dict.fromkeys(keys) if k not in known_k]
+    new_sensors = [s for s in dict.fromkeys(sensors) if s not in known_s]
     if not new_keys and not new_sensors:
         return
     nk, ns = len(new_keys), len(new_sensors)
@@ -104,7 +110,10 @@ def grow(state: State, keys: list[int], sensors: list[str]) -> None:
         setattr(state, name, new)
     for name in S_ARRAYS:
         setattr(state, name, np.concatenate([getattr(state, name), np.zeros(ns)]))
-    state.keys.extend(new_keys)
+    index = state.key_index()
+    for k in new_keys:
+        index[k] = len(state.keys)
+        state.keys.append(k)
     state.sensors.extend(new_sensors)
 
 
