@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import random
 import struct
 
 MAC = b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb"
@@ -154,4 +155,42 @@ def syn_frames(n: int) -> list[tuple[int, bytes]]:
         l4 = tcp(1024 + i, 1 + (i * 7) % 65535, seq=i * 101, flags=2, win=512 + i)
         ip = ipv4(l4, src=f"203.0.{i % 250}.{i % 200 + 1}", ip_id=i % 65536, ttl=30 + i % 200)
         out.append((1_700_000_000_000_000 + i * 1000, ether(ip)))
+    return out
+
+
+def random_ip(rng: random.Random) -> bytes:
+    kind = rng.randrange(9)
+    src4 = ".".join(str(rng.randrange(1, 255)) for _ in range(4))
+    src6 = f"2001:db8:{rng.randrange(65536):x}::{rng.randrange(65536):x}"
+    seq, sport, dport = rng.getrandbits(32), rng.randrange(65536), rng.randrange(65536)
+    seg = tcp(
+        sport, dport, seq=seq, flags=rng.choice([2, 0x12, 4, 0x14, 0x29]), win=rng.randrange(65536)
+    )
+    opts = b"\x01" * rng.choice([0, 4, 8, 40])
+    ttl, ident = rng.randrange(256), rng.randrange(65536)
+    if kind <= 2:
+        return ipv4(seg, 6, src4, ttl=ttl, ip_id=ident, options=opts)
+    if kind == 3:
+        return ipv4(udp(sport, dport, b"x" * rng.randrange(30)), 17, src4, ttl=ttl)
+    if kind == 4:
+        return ipv4(icmp(rng.choice([0, 3, 8, 11]), rng.randrange(16)), 1, src4, ttl=ttl)
+    if kind == 5:
+        frag = rng.choice([0x2000, 0x2000 | rng.randrange(1, 8000), rng.randrange(1, 8000)])
+        return ipv4(seg, 6, src4, frag=frag, ip_id=ident)
+    if kind == 6:
+        return ipv6(seg, 6, src6, hlim=ttl)
+    if kind == 7:
+        return ipv6(icmp(rng.choice([1, 128, 135]), 0), 58, src6)
+    ext = ext_opts(44, rng.randrange(3)) + ext_frag(17, rng.choice([0, 0, 9]), True, seq)
+    return ipv6(udp(sport, dport), 0, src6, ext=ext)
+
+
+def generated(rng: random.Random, n: int) -> list[tuple[int, bytes]]:
+    out = []
+    for i in range(n):
+        ip = random_ip(rng)
+        etype = 0x0800 if ip[0] >> 4 == 4 else 0x86DD
+        vlans = rng.choice([(), (), (0x8100,), (0x88A8, 0x8100)])
+        frame = ether(ip, etype, vlans) if i % 17 else MAC + b"\x08\x06" + b"\x00" * 28
+        out.append((1_600_000_000_000_000 + rng.randrange(10**12), frame))
     return out

@@ -13,6 +13,7 @@ import pytest
 from isdas.capture import COLUMN_NAMES, read_capture
 from isdas.models import V4_MAPPED
 from tests.capture import build as pk
+from tests.capture.build import generated, random_ip
 
 Row = tuple[int, ...]
 
@@ -96,44 +97,6 @@ def compare(path: Path) -> int:
             continue
         assert not diff, f"packet {i}: isdas vs dpkt {diff}"
     return len(ours)
-
-
-def random_ip(rng: random.Random) -> bytes:
-    kind = rng.randrange(9)
-    src4 = ".".join(str(rng.randrange(1, 255)) for _ in range(4))
-    src6 = f"2001:db8:{rng.randrange(65536):x}::{rng.randrange(65536):x}"
-    seq, sport, dport = rng.getrandbits(32), rng.randrange(65536), rng.randrange(65536)
-    tcp = pk.tcp(
-        sport, dport, seq=seq, flags=rng.choice([2, 0x12, 4, 0x14, 0x29]), win=rng.randrange(65536)
-    )
-    opts = b"\x01" * rng.choice([0, 4, 8, 40])
-    ttl, ident = rng.randrange(256), rng.randrange(65536)
-    if kind <= 2:
-        return pk.ipv4(tcp, 6, src4, ttl=ttl, ip_id=ident, options=opts)
-    if kind == 3:
-        return pk.ipv4(pk.udp(sport, dport, b"x" * rng.randrange(30)), 17, src4, ttl=ttl)
-    if kind == 4:
-        return pk.ipv4(pk.icmp(rng.choice([0, 3, 8, 11]), rng.randrange(16)), 1, src4, ttl=ttl)
-    if kind == 5:
-        frag = rng.choice([0x2000, 0x2000 | rng.randrange(1, 8000), rng.randrange(1, 8000)])
-        return pk.ipv4(tcp, 6, src4, frag=frag, ip_id=ident)
-    if kind == 6:
-        return pk.ipv6(tcp, 6, src6, hlim=ttl)
-    if kind == 7:
-        return pk.ipv6(pk.icmp(rng.choice([1, 128, 135]), 0), 58, src6)
-    ext = pk.ext_opts(44, rng.randrange(3)) + pk.ext_frag(17, rng.choice([0, 0, 9]), True, seq)
-    return pk.ipv6(pk.udp(sport, dport), 0, src6, ext=ext)
-
-
-def generated(rng: random.Random, n: int) -> list[tuple[int, bytes]]:
-    out = []
-    for i in range(n):
-        ip = random_ip(rng)
-        etype = 0x0800 if ip[0] >> 4 == 4 else 0x86DD
-        vlans = rng.choice([(), (), (0x8100,), (0x88A8, 0x8100)])
-        frame = pk.ether(ip, etype, vlans) if i % 17 else pk.MAC + b"\x08\x06" + b"\x00" * 28
-        out.append((1_600_000_000_000_000 + rng.randrange(10**12), frame))
-    return out
 
 
 @pytest.mark.parametrize("order", ["<", ">"])

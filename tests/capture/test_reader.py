@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import gzip
+import random
+import struct
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from isdas.capture import PacketBatch, ReadStats, read_capture
+from isdas.capture import COLUMN_NAMES, PacketBatch, ReadStats, decode_frames, read_capture
 from isdas.errors import CaptureError
 from tests.capture import build as pk
+from tests.capture.build import generated
 
 
 def read_all(path: Path, chunk_bytes: int = 32 << 20) -> tuple[PacketBatch, ReadStats]:
@@ -226,3 +229,24 @@ def test_claimed_length_never_drives_allocation(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert reader.stats.truncated_at == 24
     assert peak < 1 << 20
+
+
+def test_kuznetzov_modified_pcap(tmp_path: Path) -> None:
+    recs = pk.syn_frames(3)
+    out = [struct.pack("<IHHiIII", 0xA1B2CD34, 2, 4, 0, 0, 65535, 1)]
+    for ts, f in recs:
+        out.append(struct.pack("<IIIIIHBB", ts // 10**6, ts % 10**6, len(f), len(f), 1, 2, 3, 0))
+        out.append(f)
+    cols, stats = read_all(write(tmp_path, b"".join(out)))
+    assert cols["ts_us"].tolist() == [ts for ts, _ in recs]
+    assert stats.packets == 3
+
+
+def test_decode_frames_matches_the_file_reader(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    recs = generated(rng, 400)
+    cols, _ = read_all(write(tmp_path, pk.pcap(recs)))
+    live = decode_frames([f for _, f in recs], 1, np.array([t for t, _ in recs], dtype=np.int64))
+    for name in COLUMN_NAMES:
+        assert live[name].tolist() == cols[name].tolist(), name
+        assert live[name].dtype == cols[name].dtype
