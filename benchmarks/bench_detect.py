@@ -67,9 +67,11 @@ def main() -> dict[str, object]:
     one = time.perf_counter() - started
     state_mb = sum(a.nbytes for a in to_arrays(det.state).values()) / 1e6
     peer = naive_peer(data, KEYS)
-    result = {"keys": KEYS, "sensors": SENSORS, "hours": HOURS, "full_pass_s": round(full, 2),
-              "incremental_hour_s": round(one, 4), "state_mb": round(state_mb, 1),
-              "naive_3sigma_s": round(peer, 2), "ratio_vs_naive": round(full / peer, 1)}  # fmt: skip
+    result: dict[str, object] = {
+        "keys": KEYS, "sensors": SENSORS, "hours": HOURS, "full_pass_s": round(full, 2),
+        "incremental_hour_s": round(one, 4), "state_mb": round(state_mb, 1),
+        "naive_3sigma_s": round(peer, 2), "ratio_vs_naive": round(full / peer, 1),
+    }  # fmt: skip
     for k, v in result.items():
         print(f"{k:>20}: {v}")
     return result
