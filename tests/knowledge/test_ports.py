@@ -14,9 +14,45 @@ from isdas.knowledge import files, iana, kev, ports, update
 from isdas.knowledge.threats import parse_threats
 from isdas.settings import Settings
 
-REQUIRED = [23, 2323, 445, 5168, 3628, 3389, 1433, 7547, 37215, 52869, 8291, 5555, 6379, 9200,
-            2375, 22, 80, 8080, 443, 1723, 3306, 5432, 5900, 27017, 8443, 8888, 81, 21, 25, 111,
-            135, 139, 502, 1883, 5038, 10000, 60001]
+REQUIRED = [
+    23,
+    2323,
+    445,
+    5168,
+    3628,
+    3389,
+    1433,
+    7547,
+    37215,
+    52869,
+    8291,
+    5555,
+    6379,
+    9200,
+    2375,
+    22,
+    80,
+    8080,
+    443,
+    1723,
+    3306,
+    5432,
+    5900,
+    27017,
+    8443,
+    8888,
+    81,
+    21,
+    25,
+    111,
+    135,
+    139,
+    502,
+    1883,
+    5038,
+    10000,
+    60001,
+]
 REQUIRED_UDP = [11211, 1900, 123, 161, 5060, 53, 389]
 
 
@@ -59,7 +95,7 @@ def test_threat_entries_are_complete_and_sourced() -> None:
 def test_smb_lists_ms08_067_and_ms17_010() -> None:
     info = ports.port_info("tcp", 445)
     assert {"CVE-2008-4250", "CVE-2017-0144"} <= set(info.cves)
-    assert any("CVE-2017-0144" == k.cve for k in info.kev)
+    assert any(k.cve == "CVE-2017-0144" for k in info.kev)
     dates = [k.date_added for k in info.kev]
     assert dates == sorted(dates, reverse=True)
 
@@ -116,12 +152,28 @@ def test_user_copy_overrides_shipped_table(tmp_path: Path) -> None:
 
 def _catalog(tmp_path: Path) -> Path:
     rows = [
-        {"cveID": "CVE-2099-0001", "vendorProject": "MikroTik", "product": "RouterOS",
-         "vulnerabilityName": "Newer", "dateAdded": "2099-01-02", "knownRansomwareCampaignUse": "Known"},
-        {"cveID": "CVE-2098-0001", "vendorProject": "mikrotik", "product": "RouterOS v7",
-         "vulnerabilityName": "Older", "dateAdded": "2098-01-02"},
-        {"cveID": "CVE-2099-0002", "vendorProject": "Other", "product": "RouterOS",
-         "vulnerabilityName": "Unrelated", "dateAdded": "2099-01-03"},
+        {
+            "cveID": "CVE-2099-0001",
+            "vendorProject": "MikroTik",
+            "product": "RouterOS",
+            "vulnerabilityName": "Newer",
+            "dateAdded": "2099-01-02",
+            "knownRansomwareCampaignUse": "Known",
+        },
+        {
+            "cveID": "CVE-2098-0001",
+            "vendorProject": "mikrotik",
+            "product": "RouterOS v7",
+            "vulnerabilityName": "Older",
+            "dateAdded": "2098-01-02",
+        },
+        {
+            "cveID": "CVE-2099-0002",
+            "vendorProject": "Other",
+            "product": "RouterOS",
+            "vulnerabilityName": "Unrelated",
+            "dateAdded": "2099-01-03",
+        },
     ]
     path = tmp_path / "kev.json"
     path.write_text(json.dumps({"catalogVersion": "t1", "vulnerabilities": rows}), "utf-8")

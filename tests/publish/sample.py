@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from isdas.knowledge.ports import port_info
 from isdas.models import CountryShare, Detection, SensorShare
 from isdas.publish import draft
 from isdas.publish.document import Alert
 from isdas.settings import Settings
 from isdas.store.catalog import connect
-from isdas.knowledge.ports import port_info
 
 ONSET = datetime(2007, 8, 22, 15, tzinfo=UTC)
 DRAFTED = datetime(2007, 8, 23, 1, tzinfo=UTC)
@@ -46,8 +46,9 @@ def fixed_alert() -> Alert:
     return replace(alert, id="ISDAS-AT-2007-0019", graphs=("port-1w.png",))
 
 
-def fill_metrics(settings: Settings, port: int = 5168, *, start: datetime, hours: int,
-                 rise_at: int) -> None:
+def fill_metrics(
+    settings: Settings, port: int = 5168, *, start: datetime, hours: int, rise_at: int
+) -> None:
     """Hourly metrics for tcp/`port` on sensors s1, s2: flat, then 8x from hour `rise_at`."""
     port_rows, sensor_rows, country_rows, hour_rows = [], [], [], []
     for h in range(hours):

@@ -16,7 +16,9 @@ from isdas.publish import graphs
 T0 = datetime(2007, 8, 16, tzinfo=UTC)
 
 
-def _rows(hours: int = 168) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+def _rows(
+    hours: int = 168,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     total, sensors, countries = [], [], []
     for h in range(hours):
         ts = T0 + timedelta(hours=h)
@@ -52,10 +54,18 @@ def test_port_graph_png_is_sized_and_drawn() -> None:
 
 def test_port_graph_svg_has_title_units_and_onset() -> None:
     total, sensors, _ = _rows()
-    svg = graphs.port_graph(total, sensors, key="tcp/5168", service="scte30",
-                            onset=T0 + timedelta(hours=148), fmt="svg").decode()
-    for text in ("TCP/5168 (scte30)", "packets per hour", "distinct sources per hour",
-                 "time (UTC)", "onset 2007-08-22 04:00 UTC", "sensor s1", "mean per sensor"):
+    svg = graphs.port_graph(
+        total, sensors, key="tcp/5168", service="scte30", onset=T0 + timedelta(hours=148), fmt="svg"
+    ).decode()
+    for text in (
+        "TCP/5168 (scte30)",
+        "packets per hour",
+        "distinct sources per hour",
+        "time (UTC)",
+        "onset 2007-08-22 04:00 UTC",
+        "sensor s1",
+        "mean per sensor",
+    ):
         assert text in svg, text
 
 

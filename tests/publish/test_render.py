@@ -18,8 +18,13 @@ from isdas.publish import document, render, stix
 from tests.publish.sample import fixed_alert
 
 GOLDEN = Path(__file__).parent / "golden"
-FORMATS = {"text": "alert.txt", "md": "alert.md", "html": "alert.html", "json": "alert.json",
-           "stix": "alert.stix.json"}
+FORMATS = {
+    "text": "alert.txt",
+    "md": "alert.md",
+    "html": "alert.html",
+    "json": "alert.json",
+    "stix": "alert.stix.json",
+}
 
 
 @pytest.mark.parametrize("fmt", sorted(FORMATS))
@@ -34,8 +39,15 @@ def test_renderer_matches_golden_file(fmt: str) -> None:
 
 def test_text_has_the_jpcert_sections_in_order() -> None:
     out = render.text(fixed_alert())
-    marks = ["ISDAS-AT-2007-0019", "Increased activity targeting TCP port 5168", "I. Overview",
-             "II. Situation observed", "III. Solution", "IV. References", "Revision history"]
+    marks = [
+        "ISDAS-AT-2007-0019",
+        "Increased activity targeting TCP port 5168",
+        "I. Overview",
+        "II. Situation observed",
+        "III. Solution",
+        "IV. References",
+        "Revision history",
+    ]
     positions = [out.index(m) for m in marks]
     assert positions == sorted(positions)
     assert all(len(line) <= 72 for line in out.splitlines())

@@ -32,7 +32,9 @@ def show(ctx: click.Context, key: str, as_json: bool) -> None:
         raise InputError(str(exc)) from exc
     info = port_info(parsed.proto, parsed.port, common.settings(ctx))
     if as_json:
-        common.write_json(asdict(info))
+        import json
+
+        click.echo(json.dumps(asdict(info), default=str, indent=2, ensure_ascii=False))
         return
     click.echo(f"{info.key}: {info.service or '(unregistered)'} {info.description or ''}".rstrip())
     for t in info.threats:
