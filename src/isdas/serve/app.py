@@ -7,6 +7,7 @@ into one Starlette app. Must not contain page logic (see pages, api) or open the
 from __future__ import annotations
 
 import logging
+import os
 from importlib import resources
 from typing import Any
 
@@ -55,7 +56,11 @@ async def _isdas_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(settings: Settings) -> Starlette:
-    """The isdas web app over one data home."""
+    """The isdas web app over one data home.
+
+    $ISDAS_SERVE_CACHE_SECONDS bounds how long computed page data is reused (default 60;
+    0 disables the cache). Any catalog write invalidates it anyway.
+    """
     static = resources.files("isdas.serve") / "static"
     routes: list[BaseRoute] = [
         *collector_routes(settings),
@@ -75,7 +80,8 @@ def create_app(settings: Settings) -> Starlette:
     ]
     app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
     app.state.settings = settings
-    app.state.cache = VersionedCache(settings.catalog)
+    ttl = float(os.environ.get("ISDAS_SERVE_CACHE_SECONDS", "60") or 0)
+    app.state.cache = VersionedCache(settings.catalog, ttl=ttl)
     app.state.latency = latency
     app.state.templates = make_templates()
     return app

@@ -52,7 +52,7 @@ class VersionedCache:
         version = file_version(self._path)
         with self._lock:
             entry = self._data.get(key)
-            if entry is None or entry[0] != version or time.monotonic() - entry[1] > self._ttl:
+            if entry is None or entry[0] != version or time.monotonic() - entry[1] >= self._ttl:
                 return False, None
             self._data.move_to_end(key)
             self.hits += 1

@@ -12,12 +12,12 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from isdas.errors import AuthError, NotFound
 from isdas.serve import data, feed, params, security, sources
-from isdas.serve.responses import html_page, json_response
+from isdas.serve.responses import html_page, json_bytes, json_response, render_page
 
 
 async def cached(request: Request, key: Hashable, compute: Callable[[], Any]) -> Any:
@@ -34,10 +34,20 @@ def _is_json(request: Request) -> bool:
 
 
 async def _twin(
-    request: Request, key: Hashable, compute: Callable[[], Any], template: str
+    request: Request, key: tuple[Hashable, ...], compute: Callable[[], Any], template: str
 ) -> Response:
+    """The page of `key` as JSON or HTML; the encoded bodies are cached with the data.
+
+    HTML is cached only for visitors who are not logged in (it then holds nothing personal).
+    """
     found = await cached(request, key, compute)
-    return json_response(found) if _is_json(request) else html_page(request, template, found)
+    if _is_json(request):
+        body = await cached(request, (*key, "json"), lambda: json_bytes(found))
+        return Response(body, media_type="application/json")
+    if request.scope.get("isdas", {}).get("admin"):
+        return html_page(request, template, found)
+    html = await cached(request, (*key, "html"), lambda: render_page(request, template, found))
+    return HTMLResponse(html)
 
 
 async def related(request: Request) -> data.Related:

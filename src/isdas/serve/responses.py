@@ -44,8 +44,14 @@ def _finite(value: Any) -> Any:
 
 
 def dumps(data: Any) -> bytes:
-    """Compact UTF-8 JSON of a data function's result."""
-    text = json.dumps(_finite(data), default=jsonable, ensure_ascii=False, separators=(",", ":"))
+    """Compact UTF-8 JSON of a data function's result (NaN and infinities become null)."""
+    try:
+        text = json.dumps(data, default=jsonable, ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False)  # fmt: skip
+    except ValueError:
+        text = json.dumps(
+            _finite(data), default=jsonable, ensure_ascii=False, separators=(",", ":")
+        )
     return text.encode("utf-8")
 
 
@@ -60,6 +66,18 @@ def json_response(data: Any, status: int = 200) -> Response:
     """JSON with `ok: true` added to dict payloads."""
     payload = {"ok": True, **data} if isinstance(data, dict) and status < 400 else data
     return FastJSON(payload, status_code=status)
+
+
+def json_bytes(data: Any) -> bytes:
+    """The body `json_response(data)` would send, for caching."""
+    return dumps({"ok": True, **data} if isinstance(data, dict) else data)
+
+
+def render_page(request: Request, template: str, data: Mapping[str, Any]) -> str:
+    """A page template rendered with the request's context (CSRF token, login state)."""
+    env: jinja2.Environment = request.app.state.templates
+    context = {"data": data, "request": request, "state": request.scope.get("isdas", {})}
+    return env.get_template(template).render(context)
 
 
 def error_payload(status: int, message: str) -> dict[str, Any]:
@@ -119,10 +137,7 @@ def html_page(
     request: Request, template: str, data: Mapping[str, Any], status: int = 200
 ) -> Response:
     """Render a page template with the request's context (CSRF token, login state)."""
-    env: jinja2.Environment = request.app.state.templates
-    context = {"data": data, "request": request, "state": request.scope.get("isdas", {})}
-    body = env.get_template(template).render(context)
-    return HTMLResponse(body, status_code=status)
+    return HTMLResponse(render_page(request, template, data), status_code=status)
 
 
 def wants_json(request: Request) -> bool:
