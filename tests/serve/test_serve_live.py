@@ -46,7 +46,7 @@ def test_cli_writes_while_the_server_reads(live: Live) -> None:
     assert {"edge-a", "edge-b"} <= {s["sensor"] for s in sensors}
 
 
-def test_server_answers_with_headers_and_prints_its_address(live: Live) -> None:
+def test_server_answers_with_security_headers(live: Live) -> None:
     reply = httpx.get(live.url + "/")
     assert reply.status_code == 200 and "content-security-policy" in reply.headers
     assert live.proc.poll() is None
