@@ -46,10 +46,10 @@ def env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}"}
 
 
-def start_collector(home: Path, port: int, **limits: str) -> subprocess.Popen[bytes]:
+def start_collector(home: Path, port: int, *args: str, **limits: str) -> subprocess.Popen[bytes]:
     extra = {f"ISDAS_COLLECTOR_{k.upper()}": v for k, v in limits.items()}
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "collector_app.py"), str(home), str(port)],
+        [sys.executable, str(HERE / "collector_app.py"), str(home), str(port), *args],
         env={**env(), **extra},
     )
     wait_for(lambda: _port_open(port), 20, "collector to listen")

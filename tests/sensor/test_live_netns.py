@@ -27,9 +27,9 @@ def test_live_sensor_delivers_exactly_the_packets_sent(tmp_path: Path) -> None:
         )  # fmt: skip
         sensor = procs.start_sensor(config)
         try:
-            procs.wait_for(lambda: _health(settings)["heartbeat_at"] is not None, 60, "sensor up")
+            procs.wait_for(lambda: _health(settings)["heartbeat_at"] is not None, 120, "sensor up")
             netns.send_frames(link, 6000)
-            procs.wait_for(lambda: procs.stored_packets(settings) >= 6000, 40, "events stored")
+            procs.wait_for(lambda: procs.stored_packets(settings) >= 6000, 150, "events stored")
             procs.wait_for(lambda: _health(settings)["shipped"] == 6000, 10, "heartbeat")
             assert procs.stored_packets(settings) == 6000
             assert procs.lake_rows(settings) == 6000

@@ -14,10 +14,10 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
+from isdas.sensor import wire
 from isdas.serve.collector import CollectorConfig, routes
 from isdas.settings import Settings
 from isdas.store import tokens
-from isdas.sensor import wire
 from tests.sensor import procs
 
 HOUR_US = 3_600_000_000
