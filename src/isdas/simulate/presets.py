@@ -82,8 +82,10 @@ def _backtest_events(rng: np.random.Generator) -> list[dict[str, Any]]:
         if kind in ("local", "heavy"):
             ev["sensors"] = [f"s{int(rng.integers(1, 9)):02d}"]
             ev["hours"] = 24
-        if kind in ("heavy", "backscatter"):
-            ev["magnitude"], ev["packets_per_hour"] = 1.0, 3000.0
+        if kind == "heavy":
+            ev["magnitude"], ev["packets_per_hour"] = 1.0, 2000.0
+        if kind == "backscatter":  # a 12 h burst of 1000 SYN-ACKs/h (keeps a seed under 2.5 M)
+            ev["magnitude"], ev["packets_per_hour"], ev["hours"] = 1.0, 1000.0, 12
         if i % 5 == 0:
             ev["countries"] = JP_CN
         out.append(ev)
