@@ -21,9 +21,10 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from isdas.analyse.classify import classify
+from isdas.analyse.research import Network, parse_networks, research_mask
 from isdas.errors import CaptureError, InputError
 from isdas.knowledge.country import country_index
-from isdas.models import EVENT_SCHEMA
+from isdas.models import EVENT_SCHEMA, Tag
 from isdas.settings import Settings
 from isdas.store import writes
 from isdas.store.lake import PartWriter, check_sensor_id, table_hours
@@ -93,10 +94,21 @@ class BatchResult:
     hours: list[datetime] = field(default_factory=list)
 
 
-def enrich(batch: PacketBatch, sensor_id: str) -> pa.Table:
-    """A capture batch as an EVENT_SCHEMA table, with country, class and tags derived."""
+def research_networks(settings: Settings) -> tuple[Network, ...]:
+    """The operator's research-scanner networks (empty when the list file is absent)."""
+    path = settings.research_networks
+    if not path.is_file():
+        return ()
+    return parse_networks(path.read_text(encoding="utf-8"))
+
+
+def enrich(batch: PacketBatch, sensor_id: str, research: tuple[Network, ...] = ()) -> pa.Table:
+    """A capture batch as an EVENT_SCHEMA table, with country, class and tags derived;
+    sources in `research` networks are tagged Tag.RESEARCH."""
     n = len(batch["ts_us"])
     cls, tags = classify(batch)
+    if research:
+        tags[research_mask(batch["src_hi"], batch["src_lo"], research)] |= np.uint32(Tag.RESEARCH)
     cidx, codes = country_index(batch["src_hi"], batch["src_lo"])
     arrays: dict[str, pa.Array] = {}
     for name in EVENT_SCHEMA.names:
@@ -159,70 +171,65 @@ def ingest_paths(
     if addresses:
         writes.cidr_count(addresses)  # validate before reading anything
     started = time.perf_counter()
-    reports = [
-        _ingest_file(settings, sensor_id, p, addresses, progress) for p in expand_paths(paths)
-    ]
+    job = _Job(settings, sensor_id, addresses, progress, research_networks(settings))
+    reports = [_ingest_file(job, p) for p in expand_paths(paths)]
     if addresses and not any(r.status in ("ingested", "partial") for r in reports):
         writes.set_cidrs(settings, sensor_id, addresses)
     flushed = writes.flush_metrics(settings) if flush else 0
     return IngestReport(tuple(reports), time.perf_counter() - started, flushed)
 
 
-def _ingest_file(
-    settings: Settings,
-    sensor_id: str,
-    path: Path,
-    cidrs: Sequence[str] | None,
-    progress: Progress | None,
-) -> FileReport:
+@dataclass(frozen=True)
+class _Job:
+    """What every file of one `ingest_paths` call shares."""
+
+    settings: Settings
+    sensor_id: str
+    cidrs: Sequence[str] | None
+    progress: Progress | None
+    research: tuple[Network, ...]
+
+    def advance(self, nbytes: int) -> None:
+        if self.progress is not None:
+            self.progress(nbytes)
+
+
+def _ingest_file(job: _Job, path: Path) -> FileReport:
     digest = file_digest(path)
-    if writes.is_registered(settings, digest):
-        if progress:
-            progress(path.stat().st_size)
+    if writes.is_registered(job.settings, digest):
+        job.advance(path.stat().st_size)
         return FileReport(str(path), "already", digest=digest)
     try:
-        return _read_and_store(settings, sensor_id, path, digest, cidrs, progress)
+        return _read_and_store(job, path, digest)
     except CaptureError as exc:
         return FileReport(str(path), "failed", error=str(exc), digest=digest)
 
 
-def _read_and_store(
-    settings: Settings,
-    sensor_id: str,
-    path: Path,
-    digest: str,
-    cidrs: Sequence[str] | None,
-    progress: Progress | None,
-) -> FileReport:
+def _read_and_store(job: _Job, path: Path, digest: str) -> FileReport:
     from isdas.capture import read_capture
 
     reader = read_capture(path)
-    writer = PartWriter(settings.lake, sensor_id, digest)
+    writer = PartWriter(job.settings.lake, job.sensor_id, digest)
     hours: set[int] = set()
     seen = 0
     try:
         for batch in reader:
-            table = enrich(batch, sensor_id)
+            table = enrich(batch, job.sensor_id, job.research)
             writer.write(table)
             hours.update(table_hours(table))
-            if progress:
-                progress(reader.stats.bytes_read - seen)
-                seen = reader.stats.bytes_read
+            job.advance(reader.stats.bytes_read - seen)
+            seen = reader.stats.bytes_read
         parts = writer.commit()
     except BaseException:
         writer.abort()
         raise
     stats = reader.stats
+    size = path.stat().st_size
+    rows = sum(p.rows for p in parts)
     meta = writes.SourceMeta(
-        digest,
-        str(path),
-        sensor_id,
-        path.stat().st_size,
-        sum(p.rows for p in parts),
-        stats.skipped,
-        stats.error,
+        digest, str(path), job.sensor_id, size, rows, stats.skipped, stats.error
     )
-    writes.register(settings, meta, parts, _hour_datetimes(hours), cidrs)
+    writes.register(job.settings, meta, parts, _hour_datetimes(hours), job.cidrs)
     status = "partial" if stats.truncated_at is not None or stats.error else "ingested"
     return FileReport(str(path), status, meta.packets, stats.skipped, stats.error, digest)
 
@@ -239,7 +246,7 @@ def ingest_batch(
     source = f"b-{sensor_id}-{batch_id}"
     table = data if isinstance(data, pa.Table) and "cls" in data.column_names else None
     if table is None:
-        table = enrich(_columns(data), sensor_id)
+        table = enrich(_columns(data), sensor_id, research_networks(settings))
     if writes.is_registered(settings, source):
         return BatchResult(batch_id, "duplicate", 0)
     writer = PartWriter(settings.lake, sensor_id, source)

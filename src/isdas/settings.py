@@ -32,6 +32,11 @@ class Settings:
         return self.home / "tmp"
 
     @property
+    def research_networks(self) -> Path:
+        """Optional list of acknowledged research-scanner networks (CIDR [name] per line)."""
+        return self.home / "research-networks.txt"
+
+    @property
     def site(self) -> Path:
         """Default output directory of the static alert archive site."""
         return self.home / "site"

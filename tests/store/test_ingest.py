@@ -203,3 +203,17 @@ def test_kill_9_during_ingest_leaves_store_consistent(settings: Settings, tmp_pa
     rows = lake_rows(settings)
     assert len(rows) == 60_300
     assert stored(settings) == recount(rows)
+
+
+def test_research_networks_tagged_at_ingest(settings: Settings, tmp_path: Path) -> None:
+    from isdas.models import Tag
+
+    settings.home.mkdir(parents=True)
+    settings.research_networks.write_text("193.0.6.0/24 example-research  # a comment\n")
+    pkts = [
+        Pkt(T0, "193.0.6.139", "198.18.0.1", dport=443),
+        Pkt(T0 + 1, "8.8.8.8", "198.18.0.1", dport=443),
+    ]
+    ingest_paths(settings, "r1", [write_pcap(tmp_path / "r.pcap", pkts)])
+    rows = sorted(lake_rows(settings), key=lambda r: r["ts"])
+    assert [bool(r["tags"] & Tag.RESEARCH) for r in rows] == [True, False]
