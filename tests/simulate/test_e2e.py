@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,9 @@ def _build(root: Path) -> None:
 @pytest.fixture(scope="session")
 def ingested(tmp_path_factory: pytest.TempPathFactory) -> Run:
     """Simulate + ingest once per test run, shared by the xdist workers through a lock."""
-    root = tmp_path_factory.getbasetemp().parent / "sim-e2e"
+    base = tmp_path_factory.getbasetemp()
+    # xdist workers get basetemp/popen-gwN: their common parent belongs to this run only
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "sim-e2e"
     root.mkdir(exist_ok=True)
     with (root / "lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
