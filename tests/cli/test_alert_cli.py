@@ -69,7 +69,6 @@ def test_alert_life_cycle(tmp_path: Path) -> None:
     site = tmp_path / "site"
     assert isdas(home, "publish", "--site", str(site)).returncode == 0
     assert len(feedparser.parse(str(site / "feed.xml")).entries) == 1
-    assert isdas(home, "alert", "withdraw", alert_id).returncode == 0
 
 
 def test_errors_map_to_exit_codes(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pyarrow as pa
+
 from isdas.knowledge.ports import port_info
 from isdas.models import CountryShare, Detection, SensorShare
 from isdas.publish import draft
@@ -60,8 +62,16 @@ def fill_metrics(
         port_rows.append((ts, 6, port, "scan", 9 * k, 3 * k, 2, 2, 4.5 * k))
         for cc, w in (("CN", 4), ("JP", 2), ("US", 1), ("KR", 1), ("BR", 1), ("RU", 1), ("DE", 1)):
             country_rows.append((ts, 6, port, "scan", cc, w * k, max(1, w * k // 3)))
+    tables = {
+        "metrics_port": port_rows,
+        "metrics_sensor": sensor_rows,
+        "metrics_country": country_rows,
+        "sensor_hours": hour_rows,
+    }
     with connect(settings) as con:
-        con.executemany("INSERT INTO metrics_port VALUES (?,?,?,?,?,?,?,?,?)", port_rows)
-        con.executemany("INSERT INTO metrics_sensor VALUES (?,?,?,?,?,?,?,?)", sensor_rows)
-        con.executemany("INSERT INTO metrics_country VALUES (?,?,?,?,?,?,?)", country_rows)
-        con.executemany("INSERT INTO sensor_hours VALUES (?,?,?,?)", hour_rows)
+        for name, rows in tables.items():
+            columns = list(zip(*rows, strict=True))
+            data = pa.table({f"c{i}": list(col) for i, col in enumerate(columns)})
+            con.register("incoming", data)
+            con.execute(f"INSERT INTO {name} SELECT * FROM incoming")
+            con.unregister("incoming")

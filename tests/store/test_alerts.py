@@ -92,7 +92,7 @@ def _edit(field: str, text: str, i: int) -> Edit:
 
 
 @hsettings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(changes=edits)
 def test_editing_never_loses_earlier_revisions(

@@ -42,7 +42,6 @@ def _graphs(settings: Settings, alert: Alert) -> dict[str, bytes]:
     try:
         return {
             "port-1w.png": figures.port_graph(settings, key, until=until, onset=onset),
-            "port-3m.png": figures.port_graph(settings, key, window="3m", until=until),
             "regions-1w.png": figures.region_graph(settings, key, until=until),
         }
     except IsdasError as exc:
