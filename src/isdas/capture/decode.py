@@ -34,33 +34,28 @@ def jit(fn: F) -> F:
     return cast(F, njit(cache=True, nogil=True)(fn))
 
 
-def small(fn: F) -> F:
-    """numba.njit for per-packet helpers (LLVM inlines what pays)."""
-    return cast(F, njit(cache=True, nogil=True)(fn))
-
-
 def inline(fn: F) -> F:
-    """numba.njit inlined at numba IR level: for helpers taking the 18-column tuple, which a
-    real call would copy for every packet."""
+    """numba.njit inlined at numba IR level into its caller: per-packet helpers. (A real call
+    costs more than the helper, and would copy the 18-column tuple `store` takes.)"""
     return cast(F, njit(cache=True, nogil=True, inline="always")(fn))
 
 
-@small
+@inline
 def be16(b: Any, i: Int) -> Int:
     return (np.int64(b[i]) << 8) | np.int64(b[i + 1])
 
 
-@small
+@inline
 def be32(b: Any, i: Int) -> Int:
     return (be16(b, i) << 16) | be16(b, i + 2)
 
 
-@small
+@inline
 def be64u(b: Any, i: Int) -> Any:
     return (np.uint64(be32(b, i)) << np.uint64(32)) | np.uint64(be32(b, i + 4))
 
 
-@small
+@inline
 def _ethertype(b: Any, et_pos: Int, data: Int, end: Int) -> tuple[Int, Int]:
     """Follow 802.1Q/802.1ad tags; (IP header offset, IP version wanted) or (-1, 0)."""
     if et_pos + 2 > end:
@@ -81,7 +76,7 @@ def _ethertype(b: Any, et_pos: Int, data: Int, end: Int) -> tuple[Int, Int]:
     return -1, 0
 
 
-@small
+@inline
 def _null_family(b: Any, off: Int, end: Int) -> tuple[Int, Int]:
     """BSD loopback: a 4-byte address family in either byte order."""
     if off + 4 > end:
@@ -98,7 +93,7 @@ def _null_family(b: Any, off: Int, end: Int) -> tuple[Int, Int]:
     return -1, 0
 
 
-@small
+@inline
 def link_ip(b: Any, off: Int, end: Int, linktype: Int) -> tuple[Int, Int]:
     """Offset of the IP header inside a frame and the IP version it must carry (0: any)."""
     if linktype == 1:
@@ -141,7 +136,7 @@ def store(cols: Any, j: Int, row: Any) -> None:
     cols[17][j] = row[17]
 
 
-@small
+@inline
 def _store(row: Any, ts: Int, ver: Int, shi: Any, slo: Any, dhi: Any, dlo: Any) -> None:
     row[0] = ts
     row[1] = ver
@@ -151,7 +146,7 @@ def _store(row: Any, ts: Int, ver: Int, shi: Any, slo: Any, dhi: Any, dlo: Any) 
     row[5] = dlo
 
 
-@small
+@inline
 def _store_ip(row: Any, proto: Int, ttl: Int, ipid: Int, length: Int, frag: Int) -> None:
     row[6] = proto
     row[12] = ttl
@@ -160,7 +155,7 @@ def _store_ip(row: Any, proto: Int, ttl: Int, ipid: Int, length: Int, frag: Int)
     row[17] = frag
 
 
-@small
+@inline
 def _transport(b: Any, t: Int, end: Int, proto: Int, later: bool, row: Any) -> None:
     """Ports, ICMP type/code, TCP flags/seq/window; 0 for whatever is absent."""
     zero: Int = 0
@@ -185,7 +180,7 @@ def _transport(b: Any, t: Int, end: Int, proto: Int, later: bool, row: Any) -> N
     row[15] = win
 
 
-@small
+@inline
 def _ipv4(b: Any, p: Int, end: Int, ts: Int, row: Any) -> Int:
     ihl = (np.int64(b[p]) & 15) * 4
     if p + 20 > end or ihl < 20:
@@ -204,7 +199,7 @@ def _ipv4(b: Any, p: Int, end: Int, ts: Int, row: Any) -> Int:
     return 1
 
 
-@small
+@inline
 def _ipv6(b: Any, p: Int, end: Int, ts: Int, row: Any) -> Int:
     if p + 40 > end:
         return 0
@@ -235,7 +230,7 @@ def _ipv6(b: Any, p: Int, end: Int, ts: Int, row: Any) -> Int:
     return 1
 
 
-@small
+@inline
 def decode_frame(b: Any, off: Int, caplen: Int, linktype: Int, ts: Int, row: Any) -> Int:
     """Decode the frame b[off:off+caplen] into the scratch row; 1 if it is an IP packet."""
     end = off + caplen
@@ -253,12 +248,15 @@ def decode_frame(b: Any, off: Int, caplen: Int, linktype: Int, ts: Int, row: Any
 
 
 @jit
-def decode_many(b: Any, offs: Any, lens: Any, linktype: Int, ts: Any, cols: Any) -> Int:
-    """Decode frames at offs/lens; writes packet rows densely and returns how many."""
+def decode_many(b: Any, offs: Any, lens: Any, links: Any, ts: Any, cols: Any) -> Int:
+    """Decode the frames b[offs[i]:offs[i]+lens[i]] into dense packet rows; returns how many.
+
+    The one compiled decoding loop: the pcap and pcapng walkers and the live sensor all use it.
+    """
     j = 0
     row = np.zeros(NCOLS, dtype=np.uint64)
     for i in range(len(offs)):
-        if decode_frame(b, offs[i], lens[i], linktype, ts[i], row):
+        if decode_frame(b, offs[i], lens[i], links[i], ts[i], row):
             store(cols, j, row)
             j += 1
     return j
@@ -275,7 +273,8 @@ def decode_frames(
     lens = np.fromiter((len(f) for f in frames), dtype=np.int64, count=len(frames))
     offs = np.zeros(len(frames), dtype=np.int64)
     np.cumsum(lens[:-1], out=offs[1:])
-    buf = np.frombuffer(b"".join(frames), dtype=np.uint8)
+    buf = np.frombuffer(bytearray(b"".join(frames)), dtype=np.uint8)  # writable: one signature
     cols = new_columns(len(frames))
-    rows = decode_many(buf, offs, lens, linktype, np.asarray(ts_us, dtype=np.int64), cols)
+    links = np.full(len(frames), linktype, dtype=np.int64)
+    rows = decode_many(buf, offs, lens, links, np.ascontiguousarray(ts_us, dtype=np.int64), cols)
     return to_batch(cols, int(rows))

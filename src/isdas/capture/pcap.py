@@ -1,8 +1,9 @@
 """Capture stage: classic libpcap files (both byte orders, µs/ns, Kuznetzov's modified format).
 
-`walk_pcap` is the fused numba loop: it walks record headers and decodes each frame straight
-into the output columns. Must not read files itself (the driver in reader.py does) and must
-never trust a length field: a caplen over the bound stops the walk as corrupt.
+`walk_pcap` (numba) walks the record headers and lists each frame's offset, length, link type
+and timestamp; `decode.decode_many` then decodes them. Must not read files itself (the driver
+in reader.py does) and must never trust a length field: a caplen over the bound stops the walk
+as corrupt.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from isdas.capture.decode import NCOLS, Int, decode_frame, jit, small, store
+from isdas.capture.decode import Int, inline, jit
 
 MAGIC_US = 0xA1B2C3D4
 MAGIC_NS = 0xA1B23C4D
@@ -64,7 +65,7 @@ def parse_header(head: bytes) -> PcapHeader:
     )
 
 
-@small
+@inline
 def rd32(b: Any, i: Int, swap: bool) -> Int:
     """An unsigned 32-bit field in the file's byte order."""
     if swap:
@@ -83,44 +84,36 @@ def rd32(b: Any, i: Int, swap: bool) -> Int:
 
 
 @jit
-def walk_pcap(b: Any, n: Int, pos: Int, hdr: Any, cols: Any, cap: Int, meta: Any) -> Int:
-    """Walk records from pos; hdr = (swap, nanos, rec_len, linktype, caplen_limit).
+def walk_pcap(b: Any, n: Int, pos: Int, hdr: Any, fr: Any, meta: Any) -> Int:
+    """Frame records from pos into fr (offset, caplen, linktype, ts_us rows), up to fr's width.
 
-    meta out: [pos, rows, frames, skipped, need-or-reason].
+    hdr = (swap, nanos, rec_len, linktype, caplen_limit). meta out: [pos, frames, need/caplen].
     """
     swap = hdr[0] != 0
     rec_len = hdr[2]
-    j = frames = skipped = 0
-    row = np.zeros(NCOLS, dtype=np.uint64)
+    k = 0
     status = NEED
     while True:
-        if j >= cap:
+        if k >= fr.shape[1]:
             status = FULL
             break
         if pos + rec_len > n:
-            meta[4] = rec_len
+            meta[2] = rec_len
             break
         incl = rd32(b, pos + 8, swap)
         if incl > hdr[4]:
             status = CORRUPT
-            meta[4] = incl
+            meta[2] = incl
             break
         if pos + rec_len + incl > n:
-            meta[4] = rec_len + incl
+            meta[2] = rec_len + incl
             break
         frac = rd32(b, pos + 4, swap)
-        ts = rd32(b, pos, swap) * 1_000_000 + (frac // 1000 if hdr[1] != 0 else frac)
-        got = decode_frame(b, pos + rec_len, incl, hdr[3], ts, row)
-        if got:
-            store(cols, j, row)
-        j += got
-        skipped += 1 - got
-        frames += 1
+        fr[0, k], fr[1, k], fr[2, k] = pos + rec_len, incl, hdr[3]
+        fr[3, k] = rd32(b, pos, swap) * 1_000_000 + (frac // 1000 if hdr[1] != 0 else frac)
+        k += 1
         pos += rec_len + incl
-    meta[0] = pos
-    meta[1] = j
-    meta[2] = frames
-    meta[3] = skipped
+    meta[0], meta[1] = pos, k
     return status
 
 

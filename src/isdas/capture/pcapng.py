@@ -1,8 +1,8 @@
 """Capture stage: pcapng (SHB/IDB/EPB/SPB/OPB; many interfaces and sections, both byte orders).
 
-`walk_ng` (numba) walks packet blocks and decodes them in place; section and interface blocks
-go back to Python (`Section`), which parses their options. Unknown blocks are skipped. Must not
-read files (reader.py does) nor trust any length field without a bound.
+`walk_ng` (numba) lists the frames of packet blocks for `decode.decode_many`; section and
+interface blocks go back to Python (`Section`), which parses their options. Unknown blocks are
+skipped. Must not read files (reader.py does) nor trust any length field without a bound.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from isdas.capture.decode import NCOLS, Int, decode_frame, jit, small, store
+from isdas.capture.decode import Int, inline, jit
 from isdas.capture.pcap import CORRUPT, FULL, MAX_RECORD, MIN_CAPLEN_LIMIT, NEED, SPECIAL, rd32
 
 SHB = 0x0A0D0D0A
@@ -83,7 +83,7 @@ def _options(raw: bytes, o: str) -> tuple[int, int, int]:
     return binary, exp, offset
 
 
-@small
+@inline
 def ts_micros(hi: Int, lo: Int, iface: Any) -> Int:
     """A 64-bit pcapng timestamp in the interface's resolution, as µs since the epoch."""
     t = (np.uint64(hi) << np.uint64(32)) | np.uint64(lo)
@@ -101,7 +101,7 @@ def ts_micros(hi: Int, lo: Int, iface: Any) -> Int:
     return np.int64(t) + iface[IF_OFFSET] * 1_000_000
 
 
-@small
+@inline
 def _packet(b: Any, btype: Int, body: Int, bend: Int, swap: bool, ifs: Any) -> Any:
     """(iface, data offset, caplen, ts hi, ts lo) of a packet block; iface -1 if unknown."""
     if btype == SPB:
@@ -120,54 +120,58 @@ def _packet(b: Any, btype: Int, body: Int, bend: Int, swap: bool, ifs: Any) -> A
 
 
 @jit
-def walk_ng(b: Any, n: Int, pos: Int, swap: bool, ifs: Any, cols: Any, cap: Int, meta: Any) -> Int:
-    """Walk blocks from pos. meta out: [pos, rows, frames, skipped, need/reason, last ts]."""
-    j = frames = skipped = 0
-    row = np.zeros(NCOLS, dtype=np.uint64)
-    last_ts = meta[5]
+def walk_ng(b: Any, n: Int, pos: Int, swap: bool, ifs: Any, fr: Any, meta: Any) -> Int:
+    """Frame packet blocks from pos into fr (offset, caplen, linktype, ts_us rows).
+
+    meta in/out: [pos, frames, need/reason, last ts (SPBs have none and reuse it)].
+    """
+    k = 0
     status = NEED
     while True:
-        if j >= cap:
+        if k >= fr.shape[1]:
             status = FULL
             break
         if pos + 12 > n:
-            meta[4] = 12
+            meta[2] = 12
             break
-        btype = rd32(b, pos, swap)
-        blen = rd32(b, pos + 4, swap)
+        btype, blen = rd32(b, pos, swap), rd32(b, pos + 4, swap)
         if btype == SHB or btype == IDB:  # noqa: SIM109 (numba)
             status = SPECIAL
             break
         if blen < 12 or blen % 4 != 0 or blen > MAX_RECORD:
-            status, meta[4] = CORRUPT, 1
+            status, meta[2] = CORRUPT, 1
             break
         if pos + blen > n:
-            meta[4] = blen
+            meta[2] = blen
             break
         if rd32(b, pos + blen - 4, swap) != blen:
-            status, meta[4] = CORRUPT, 2
+            status, meta[2] = CORRUPT, 2
             break
         if btype == EPB or btype == OPB or btype == SPB:  # noqa: SIM109
-            if (btype != SPB and blen < 32) or blen < 16:
-                status, meta[4] = CORRUPT, 3
+            reason = _frame(b, btype, pos, blen, swap, ifs, fr, k, meta)
+            if reason != 0:
+                status, meta[2] = CORRUPT, reason
                 break
-            iface, data, incl, hi, lo = _packet(b, btype, pos + 8, pos + blen - 4, swap, ifs)
-            if data + incl > pos + blen - 4:
-                status, meta[4] = CORRUPT, 3
-                break
-            if iface >= 0 and incl > max(ifs[iface, IF_SNAP], MIN_CAPLEN_LIMIT):
-                status, meta[4] = CORRUPT, 4
-                break
-            got = 0
-            if iface >= 0:
-                if hi >= 0:
-                    last_ts = ts_micros(hi, lo, ifs[iface])
-                got = decode_frame(b, data, incl, ifs[iface, IF_LINK], last_ts, row)
-                if got:
-                    store(cols, j, row)
-            j += got
-            skipped += 1 - got
-            frames += 1
+            k += 1
         pos += blen
-    meta[0], meta[1], meta[2], meta[3], meta[5] = pos, j, frames, skipped, last_ts
+    meta[0], meta[1] = pos, k
     return status
+
+
+@inline
+def _frame(
+    b: Any, btype: Int, pos: Int, blen: Int, swap: bool, ifs: Any, fr: Any, k: Int, meta: Any
+) -> Int:
+    """List the packet block at pos as frame k; a corruption reason code, or 0."""
+    if (btype != SPB and blen < 32) or blen < 16:
+        return 3
+    iface, data, incl, hi, lo = _packet(b, btype, pos + 8, pos + blen - 4, swap, ifs)
+    if data + incl > pos + blen - 4:
+        return 3
+    if iface >= 0 and incl > max(ifs[iface, IF_SNAP], MIN_CAPLEN_LIMIT):
+        return 4
+    if iface >= 0 and hi >= 0:
+        meta[3] = ts_micros(hi, lo, ifs[iface])
+    fr[0, k], fr[1, k], fr[3, k] = data, incl, meta[3]
+    fr[2, k] = ifs[iface, IF_LINK] if iface >= 0 else -1
+    return 0

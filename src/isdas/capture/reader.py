@@ -1,6 +1,7 @@
 """Capture stage: drive the numba walkers over a chunked stream and yield packet batches.
 
-One file at a time: sniff the format, then alternate "walk the buffer" and "refill the buffer".
+One file at a time: sniff the format, then repeat: walk the buffer (list frames), decode the
+listed frames into a batch, refill the buffer.
 A truncated or corrupt record ends the file quietly: everything before it was yielded and
 `stats.truncated_at`/`stats.error` say where and why. Must not touch the store or print.
 """
@@ -14,12 +15,13 @@ import numpy as np
 
 from isdas.capture import pcap, pcapng
 from isdas.capture.batch import BATCH_ROWS, PacketBatch, ReadStats, new_columns, to_batch
-from isdas.capture.decode import LINKTYPES
+from isdas.capture.decode import LINKTYPES, decode_many
 from isdas.capture.stream import ByteStream, open_stream
 from isdas.errors import CaptureError
 
 log = logging.getLogger(__name__)
 Meta = np.ndarray[tuple[int], np.dtype[np.int64]]
+Frames = np.ndarray[tuple[int, int], np.dtype[np.int64]]
 
 
 def sniff(path: str) -> str:
@@ -54,17 +56,23 @@ def read_file(
             yield from _pcapng_batches(stream, stats)
 
 
-def _capacity(stream: ByteStream, pos: int, min_record: int) -> int:
-    return max(1, min(BATCH_ROWS, (stream.n - pos) // min_record + 1))
+def _frame_table(stream: ByteStream, min_record: int) -> Frames:
+    """Reused per file: offset, caplen, linktype, ts_us of up to BATCH_ROWS frames."""
+    return np.empty((4, max(1, min(BATCH_ROWS, stream.n // min_record + 1))), dtype=np.int64)
 
 
-def _account(meta: Meta, stats: ReadStats, stream: ByteStream) -> int:
-    """Fold a walker call's counters into stats; returns the new position."""
-    stats.frames += int(meta[2])
-    stats.skipped += int(meta[3])
-    stats.packets += int(meta[1])
+def _decode(stream: ByteStream, fr: Frames, meta: Meta, stats: ReadStats) -> PacketBatch | None:
+    """Decode the frames a walker call listed; fold the counts into stats."""
+    k = int(meta[1])
+    stats.frames += k
     stats.bytes_read = stream.base + int(meta[0])
-    return int(meta[0])
+    if k == 0:
+        return None
+    cols = new_columns(k)
+    rows = int(decode_many(stream.buf, fr[0, :k], fr[1, :k], fr[2, :k], fr[3, :k], cols))
+    stats.packets += rows
+    stats.skipped += k - rows
+    return to_batch(cols, rows) if rows else None
 
 
 def _stop(stats: ReadStats, stream: ByteStream, pos: int, what: str) -> None:
@@ -90,22 +98,23 @@ def _pcap_batches(stream: ByteStream, stats: ReadStats) -> Iterator[PacketBatch]
         return
     head = pcap.parse_header(bytes(stream.buf[:24]))
     _note_linktype(stats, head.linktype)
-    hdr, pos, meta = pcap.header_array(head), 24, np.zeros(6, dtype=np.int64)
+    hdr, pos, meta = pcap.header_array(head), 24, np.zeros(4, dtype=np.int64)
+    fr = _frame_table(stream, head.rec_len)
     while True:
-        cols = new_columns(_capacity(stream, pos, head.rec_len))
-        status = pcap.walk_pcap(stream.buf, stream.n, pos, hdr, cols, len(cols[0]), meta)
-        pos = _account(meta, stats, stream)
-        if meta[1] > 0:
-            yield to_batch(cols, int(meta[1]))
+        status = pcap.walk_pcap(stream.buf, stream.n, pos, hdr, fr, meta)
+        pos = int(meta[0])
+        batch = _decode(stream, fr, meta, stats)
+        if batch is not None:
+            yield batch
         if status == pcap.CORRUPT:
             limit = head.caplen_limit
-            _stop(stats, stream, pos, f"record claims {meta[4]} captured bytes (limit {limit})")
+            _stop(stats, stream, pos, f"record claims {meta[2]} captured bytes (limit {limit})")
             return
         if status == pcap.NEED:
             if stream.eof:
                 _end(stats, stream, pos)
                 return
-            stream.refill(pos, int(meta[4]))
+            stream.refill(pos, int(meta[2]))
             pos = 0
 
 
@@ -116,26 +125,25 @@ def _note_linktype(stats: ReadStats, linktype: int) -> None:
 
 
 def _pcapng_batches(stream: ByteStream, stats: ReadStats) -> Iterator[PacketBatch]:
-    section, pos, meta = pcapng.Section(), 0, np.zeros(6, dtype=np.int64)
+    section, pos, meta = pcapng.Section(), 0, np.zeros(4, dtype=np.int64)
+    fr = _frame_table(stream, 12)
     while True:
-        cols = new_columns(_capacity(stream, pos, 12))
-        status = pcapng.walk_ng(
-            stream.buf, stream.n, pos, section.swap, section.ifs, cols, len(cols[0]), meta
-        )
-        pos = _account(meta, stats, stream)
-        if meta[1] > 0:
-            yield to_batch(cols, int(meta[1]))
+        status = pcapng.walk_ng(stream.buf, stream.n, pos, section.swap, section.ifs, fr, meta)
+        pos = int(meta[0])
+        batch = _decode(stream, fr, meta, stats)
+        if batch is not None:
+            yield batch
         reason = ""
         if status == pcap.SPECIAL:
             status, pos, reason = _special(stream, pos, section, stats, meta)
         if status == pcap.CORRUPT:
-            _stop(stats, stream, pos, reason or pcapng.REASONS.get(int(meta[4]), "bad block"))
+            _stop(stats, stream, pos, reason or pcapng.REASONS.get(int(meta[2]), "bad block"))
             return
         if status == pcap.NEED:
             if stream.eof:
                 _end(stats, stream, pos)
                 return
-            stream.refill(pos, int(meta[4]))
+            stream.refill(pos, int(meta[2]))
             pos = 0
 
 
@@ -153,7 +161,7 @@ def _special(
     if blen < minimum or blen % 4 or blen > pcap.MAX_RECORD:
         return pcap.CORRUPT, pos, pcapng.REASONS[1]
     if pos + blen > stream.n:
-        meta[4] = blen
+        meta[2] = blen
         return pcap.NEED, pos, ""
     block = bytes(b[pos : pos + blen])
     if int.from_bytes(block[-4:], "big" if swap else "little") != blen:
