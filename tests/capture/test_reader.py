@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from isdas.capture import COLUMN_NAMES, PacketBatch, ReadStats, decode_frames, read_capture
+from isdas.capture import COLUMN_NAMES, COLUMNS, PacketBatch, ReadStats, decode_frames, read_capture
 from isdas.errors import CaptureError
 from tests.capture import build as pk
 from tests.capture.build import generated
@@ -250,3 +250,10 @@ def test_decode_frames_matches_the_file_reader(tmp_path: Path) -> None:
     for name in COLUMN_NAMES:
         assert live[name].tolist() == cols[name].tolist(), name
         assert live[name].dtype == cols[name].dtype
+
+
+def test_batches_follow_the_contract_columns(tmp_path: Path) -> None:
+    reader = read_capture(write(tmp_path, pk.pcap(pk.syn_frames(5))))
+    (batch,) = list(reader)
+    assert [(k, v.dtype) for k, v in batch.items()] == [(k, np.dtype(t)) for k, t in COLUMNS]
+    assert all(v.flags.c_contiguous and len(v) == 5 for v in batch.values())
