@@ -13,12 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from isdas.analyse import kernels
 from isdas.analyse.frames import HourFrame
 from isdas.analyse.state import Params, State, grow
 from isdas.analyse.stats import cusum_increment, nb_tail_score
 
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
+I64 = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -50,19 +52,32 @@ class HourView:
     h_star: float
 
 
+def _rows(state: State, codes: I64) -> I64:
+    """Rows of the state for key codes (all known: `grow` ran first)."""
+    order, ordered = _sorted_keys(state)
+    return np.asarray(order[np.searchsorted(ordered, codes)], dtype=np.int64)
+
+
+def _sorted_keys(state: State) -> tuple[I64, I64]:
+    cached: tuple[I64, I64] | None = state.__dict__.get("_ksorted")
+    if cached is None or cached[0].size != len(state.keys):
+        keys = np.asarray(state.keys, dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        cached = (order, keys[order])
+        state.__dict__["_ksorted"] = cached
+    return cached
+
+
 def dense(state: State, frame: HourFrame) -> tuple[F64, F64, F64]:
     """(x, packets, distinct) of the frame as dense arrays over the state's keys and sensors."""
-    kidx, sidx = state.key_index(), state.sensor_index()
+    sidx = state.sensor_index()
     shape = (len(state.keys), len(state.sensors))
-    x, pk, g = np.zeros(shape), np.zeros(shape), np.zeros(shape[0])
-    if frame.keys.size:
-        ki = np.fromiter((kidx[int(k)] for k in frame.keys), np.int64, frame.keys.size)
-        si = np.fromiter((sidx[s] for s in frame.sensors), np.int64, len(frame.sensors))
-        np.add.at(x, (ki, si), frame.sources)
-        np.add.at(pk, (ki, si), frame.packets)
+    ki = _rows(state, frame.keys)
+    si = np.array([sidx[s] for s in frame.sensors], dtype=np.int64)
+    x, pk = kernels.scatter(ki, si, frame.sources, frame.packets, shape[0], shape[1])
+    g = np.zeros(shape[0])
     if frame.union_keys.size:
-        ui = np.fromiter((kidx[int(k)] for k in frame.union_keys), np.int64, frame.union_keys.size)
-        np.add.at(g, ui, frame.union_sources)
+        np.add.at(g, _rows(state, frame.union_keys), frame.union_sources)
     return x, pk, g
 
 
@@ -97,38 +112,31 @@ def thresholds(state: State, p: Params) -> tuple[float, float]:
 
 def step(state: State, frame: HourFrame, p: Params) -> HourView:
     """Advance the state by one hour; return what was seen and which tests fired."""
-    grow(
-        state,
-        [int(k) for k in frame.keys] + [int(k) for k in frame.union_keys],
-        list(frame.sensors),
-    )
-    grow(state, [], sorted(frame.health))
+    grow(state, np.concatenate([frame.keys, frame.union_keys]), list(frame.sensors))
+    grow(state, np.zeros(0, dtype=np.int64), sorted(frame.health))
     x, pk, g = dense(state, frame)
     up = health_gate(state, frame, p)
     hod = frame.hour % 24
-    season = seasonal(state, hod, p)
-    mu = state.level * season[:, None]
-    pk_mu = state.pk_level * season[:, None]
-    upf = up.astype(np.float64)
-    obs, exp_all = x @ upf, mu.sum(axis=1)
-    exp = np.maximum(mu @ upf, 0.01)
     share = float(up.mean()) if up.size else 0.0
-    frac = np.where(exp_all > 0, (mu @ upf) / np.maximum(exp_all, 1e-12), share)
-    g_exp = state.union_level * season * frac
+    season, mu, pk_mu, obs, e_up, frac, g_exp, surge, seen = kernels.expect(
+        state.level, state.pk_level, np.ascontiguousarray(state.profile[:, hod]),
+        state.union_level, x, pk, up, p.profile_min, share, p.heavy_packets, p.heavy_ratio,
+    )  # fmt: skip
+    exp = np.maximum(e_up, 0.01)
     var = np.maximum(state.var, exp)
     warm = state.hours >= p.warmup_hours and bool(up.any())
     s_star, h_star = thresholds(state, p)
     score, burst, cm_keys, common = _burst(obs, exp, var, g, g_exp, warm, p)
     inc = cusum_increment(obs, exp, var)
-    if not common:
-        _update_run(state, frame.hour, obs, exp, g - g_exp, np.maximum(x - mu, 0) * upf, inc, p)
+    if warm and not common:  # no CUSUM run while the baseline is still being learnt
+        _update_run(state, frame.hour, obs, exp, g - g_exp, (x, mu, up), inc, p)
     gate = np.full(obs.shape, warm and not common)
     slow_floor = gate & (state.run_excess >= p.run_excess_min) & (state.run_peak >= p.floor_run)
     slow = slow_floor & (state.cusum >= h_star)
     burst_floor = burst & gate
     burst_alarm = burst_floor & (score >= s_star)
-    heavy = np.full(obs.shape, warm) & _heavy(pk, pk_mu, g - g_exp, up, p)
-    recon = gate & _recon(x, g, g_exp, up, p) & ~burst_alarm
+    heavy = np.full(obs.shape, warm) & surge & (g - g_exp < 3)
+    recon = gate & _recon(seen, g, g_exp, up, p) & ~burst_alarm
     if not common:
         _learn(state, x, pk, g, season, frac, up, obs, exp, hod, p)
     state.hours += 1
@@ -155,7 +163,14 @@ def _burst(
 
 
 def _update_run(
-    state: State, hour: int, obs: F64, exp: F64, dx: F64, sx: F64, inc: F64, p: Params
+    state: State,
+    hour: int,
+    obs: F64,
+    exp: F64,
+    dx: F64,
+    cells: tuple[F64, F64, B],
+    inc: F64,
+    p: Params,
 ) -> None:
     """CUSUM and the run statistics (start, excess, peak distinct excess, per-sensor excess)."""
     before = state.cusum
@@ -165,28 +180,20 @@ def _update_run(
     active = c > 0
     state.run_excess = np.where(active, state.run_excess + obs - exp, 0.0)
     state.run_peak = np.where(active, np.maximum(state.run_peak, dx), 0.0)
-    state.run_sensor = np.where(active[:, None], state.run_sensor + sx, 0.0)
     quiet = obs - exp <= np.sqrt(exp) + 1
     state.quiet = np.where(quiet & active, state.quiet + 1, 0.0)
     reset = state.quiet >= p.quiet_reset
     c[reset] = 0.0
     for name in ("run_excess", "run_peak", "quiet"):
         getattr(state, name)[reset] = 0.0
-    state.run_sensor[reset] = 0.0
+    kernels.run_sensor(state.run_sensor, cells[0], cells[1], cells[2], active, reset)
     state.run_start[reset] = -1.0
     state.cusum = c
 
 
-def _heavy(pk: F64, pk_mu: F64, dg: F64, up: B, p: Params) -> B:
-    """Packets surge at a sensor without a matching rise of distinct sources."""
-    surge = (pk >= p.heavy_packets) & (pk >= p.heavy_ratio * (pk_mu + 1.0)) & up[None, :]
-    return np.asarray(surge.any(axis=1) & (dg < 3), dtype=np.bool_)
-
-
-def _recon(x: F64, g: F64, g_exp: F64, up: B, p: Params) -> B:
+def _recon(seen: F64, g: F64, g_exp: F64, up: B, p: Params) -> B:
     """A few sources covering most healthy sensors on a dormant port (horizontal scans)."""
     n_up = max(int(up.sum()), 1)
-    seen = (x[:, up] > 0).sum(axis=1)
     dormant = g_exp < p.recon_dormant
     few = (g >= 1) & (g <= p.recon_max_sources)
     return np.asarray(dormant & few & (seen >= max(2, 0.5 * n_up)), dtype=np.bool_)
@@ -198,12 +205,7 @@ def _learn(
 ) -> None:  # fmt: skip
     """Winsorised EWMA updates of levels, variance and profile on healthy sensors."""
     rate = np.where(up, np.maximum(p.alpha, 1.0 / np.maximum(state.health_n, 1.0)), 0.0)
-    winsor = state.health_n > 24
-    for name, values in (("level", x), ("pk_level", pk)):
-        cur = getattr(state, name)
-        target = values / season[:, None]
-        cap = np.where(winsor[None, :], cur + 3 * np.sqrt(cur) + 2, np.inf)
-        cur += rate[None, :] * (np.minimum(target, cap) - cur)
+    base = kernels.learn(state.level, state.pk_level, x, pk, season, rate, state.health_n > 24, up)
     g_rate = max(p.alpha, 1.0 / max(state.hours - 0.0, 1.0))
     res2 = (obs - exp) ** 2
     if state.hours > 24:
@@ -216,12 +218,11 @@ def _learn(
     state.union_level = np.where(
         ok, state.union_level + g_rate * (ug - state.union_level), state.union_level
     )
-    _learn_profile(state, obs, hod, up, p)
+    _learn_profile(state, obs, hod, base, p)
 
 
-def _learn_profile(state: State, obs: F64, hod: int, up: B, p: Params) -> None:
+def _learn_profile(state: State, obs: F64, hod: int, base: F64, p: Params) -> None:
     """Multiplicative hour-of-day profile, renormalised to mean 1 at the last hour of the day."""
-    base = state.level[:, up].sum(axis=1)
     busy = base >= p.profile_min
     ratio = np.clip(obs / np.maximum(base, 1e-9), 0.0, 5.0)
     col = state.profile[:, hod]

@@ -91,10 +91,27 @@ KS_ARRAYS = ("level", "pk_level", "run_sensor")
 S_ARRAYS = ("health", "health_n", "down_since")
 
 
-def grow(state: State, keys: list[int], sensors: list[str]) -> None:
+def _new_keys(state: State, keys: I64 | list[int]) -> list[int]:
+    """Keys not in the state yet, in order of first appearance."""
+    arr = np.asarray(keys, dtype=np.int64)
+    if arr.size == 0:
+        return []
+    known: I64 | None = state.__dict__.get("_karr")
+    if known is None or known.size != len(state.keys):
+        known = np.sort(np.asarray(state.keys, dtype=np.int64))
+        state.__dict__["_karr"] = known
+    pos = np.minimum(np.searchsorted(known, arr), max(known.size - 1, 0))
+    fresh = arr if known.size == 0 else arr[known[pos] != arr]
+    if fresh.size == 0:
+        return []
+    _, first = np.unique(fresh, return_index=True)
+    return [int(k) for k in fresh[np.sort(first)]]
+
+
+def grow(state: State, keys: I64 | list[int], sensors: list[str]) -> None:
     """Append unseen keys and sensors (zero state; profile 1; run_start -1)."""
-    known_k, known_s = state.key_index(), set(state.sensors)
-    new_keys = [k for k in dict.fromkeys(keys) if k not in known_k]
+    known_s = set(state.sensors)
+    new_keys = _new_keys(state, keys)
     new_sensors = [s for s in dict.fromkeys(sensors) if s not in known_s]
     if not new_keys and not new_sensors:
         return

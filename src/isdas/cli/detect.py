@@ -34,6 +34,18 @@ def as_json(det: Detection) -> dict[str, Any]:
     return data
 
 
+PRIMARY = ("global", "multiport", "local")
+
+
+def primary_first(found: list[Detection], show_all: bool) -> list[Detection]:
+    """Rises of scanning (global, multiport, local) first, strongest first; the informational
+    kinds (recon, heavy-scanner) after them, only when asked for."""
+    rank = {k: i for i, k in enumerate(PRIMARY)}
+    main = sorted((d for d in found if d.kind in rank), key=lambda d: (rank[d.kind], -d.score))
+    rest = [d for d in found if d.kind not in rank] if show_all else []
+    return main + rest
+
+
 def _row(det: Detection) -> dict[str, Any]:
     return {
         "id": det.id, "kind": det.kind, "key": det.key, "start": det.start,
@@ -49,10 +61,13 @@ def _row(det: Detection) -> dict[str, Any]:
 @click.option("--json", "json_out", is_flag=True, help="JSON array on stdout.")
 @click.option("--budget", default=1.0, show_default=True, type=float,
               help="False global alarms per week the thresholds are calibrated for.")  # fmt: skip
+@click.option("--all", "show_all", is_flag=True,
+              help="Also list the informational kinds (recon, heavy-scanner).")  # fmt: skip
 @click.pass_context
 def command(
-    ctx: click.Context, since: str | None, until: str | None, json_out: bool, budget: float
-) -> None:
+    ctx: click.Context, since: str | None, until: str | None, json_out: bool, budget: float,
+    show_all: bool,
+) -> None:  # fmt: skip
     """Detect increased scanning of ports and explain it."""
     from isdas.errors import InputError
     from isdas.store.detections import run_detection
@@ -67,6 +82,10 @@ def command(
         return
     from isdas.cli.tables import print_table
 
-    print_table([_row(d) for d in found], COLUMNS, "Detections")
-    for det in found:
+    shown = primary_first(found, show_all)
+    print_table([_row(d) for d in shown], COLUMNS, "Detections")
+    for det in shown:
         click.echo(f"{det.id}: {det.explanation}")
+    hidden = len(found) - len(shown)
+    if hidden:
+        click.echo(f"{hidden} informational detections (recon, heavy-scanner) not shown: --all")
