@@ -257,3 +257,12 @@ def test_batches_follow_the_contract_columns(tmp_path: Path) -> None:
     (batch,) = list(reader)
     assert [(k, v.dtype) for k, v in batch.items()] == [(k, np.dtype(t)) for k, t in COLUMNS]
     assert all(v.flags.c_contiguous and len(v) == 5 for v in batch.values())
+
+
+def test_interface_flood_is_bounded(tmp_path: Path) -> None:
+    idb = pk.idb(1)
+    data = pk.shb() + idb * 65537 + pk.epb(0, 1, pk.ether(pk.ipv4(pk.tcp())))
+    reader = read_capture(write(tmp_path, data))
+    assert list(reader) == []
+    assert "interfaces" in (reader.stats.error or "")
+    assert reader.stats.truncated_at == len(pk.shb()) + 65536 * len(idb)

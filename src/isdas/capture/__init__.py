@@ -38,7 +38,8 @@ class CaptureReader:
     """Iterable of PacketBatch over one file or a rotation directory; `stats` after iteration.
 
     In a directory, a truncated file does not stop the others: the first error is kept in
-    `stats.error` (naming the file) and reading goes on with the next file.
+    `stats.error` (naming the file), `stats.truncated_at` is the offset within that file, and
+    reading goes on with the next file.
     """
 
     def __init__(self, path: str, files: list[str], chunk_bytes: int) -> None:

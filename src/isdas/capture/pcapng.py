@@ -39,11 +39,17 @@ def is_pcapng(head: bytes) -> bool:
 
 
 class Section:
-    """The current section's byte order and interface table."""
+    """The current section's byte order and interface table (grown by doubling)."""
 
     def __init__(self) -> None:
         self.swap = False
-        self.ifs: npt.NDArray[np.int64] = np.zeros((0, 5), dtype=np.int64)
+        self._table: npt.NDArray[np.int64] = np.zeros((8, 5), dtype=np.int64)
+        self._count = 0
+
+    @property
+    def ifs(self) -> npt.NDArray[np.int64]:
+        """One row per interface: linktype, binary resolution?, exponent, offset s, snaplen."""
+        return self._table[: self._count]
 
     def start(self, block: bytes) -> None:
         """A new SHB: byte order from its magic; interfaces reset."""
@@ -51,17 +57,19 @@ class Section:
         if bom not in (BOM, 0x4D3C2B1A):
             raise ValueError("section header has no byte-order magic")
         self.swap = bom != BOM
-        self.ifs = np.zeros((0, 5), dtype=np.int64)
+        self._count = 0
 
     def add_interface(self, block: bytes) -> int:
         """An IDB: append (linktype, resolution, offset, snaplen); returns the link type."""
-        if len(self.ifs) >= MAX_INTERFACES:
-            raise ValueError("too many interfaces")
+        if self._count >= MAX_INTERFACES:
+            raise ValueError(f"more than {MAX_INTERFACES} interfaces")
         o = ">" if self.swap else "<"
         link, _res, snap = struct.unpack(o + "HHI", block[8:16])
         binary, exp, offset = _options(block[16:-4], o)
-        row = np.array([[link, binary, exp, offset, snap]], dtype=np.int64)
-        self.ifs = np.concatenate([self.ifs, row])
+        if self._count == len(self._table):
+            self._table = np.concatenate([self._table, np.zeros_like(self._table)])
+        self._table[self._count] = (link, binary, exp, offset, snap)
+        self._count += 1
         return int(link)
 
 
