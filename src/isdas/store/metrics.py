@@ -16,9 +16,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-# One projected event row per packet: the metrics key and the 128-bit addresses.
+# One projected event row per packet: the metrics key and the 128-bit addresses. The hour is
+# an integer (hours since the epoch): truncating a TIMESTAMPTZ costs 2-3x more CPU.
 EVENTS = """
-SELECT date_trunc('hour', ts)::TIMESTAMP AS hour, sensor, proto,
+SELECT epoch_us(ts) // 3600000000 AS h, sensor, proto,
        (CASE WHEN proto IN (1, 58) THEN icmp_type ELSE dport END)::INTEGER AS port,
        CASE cls WHEN 1 THEN 'scan' WHEN 2 THEN 'backscatter' ELSE 'other' END AS cls,
        country,
@@ -28,11 +29,17 @@ FROM read_parquet($files)
 """
 
 
+HOUR = "make_timestamp(h * 3600000000)"
+
+
 def _set_hours(con: duckdb.DuckDBPyConnection, hours: Sequence[datetime]) -> None:
-    con.execute("CREATE OR REPLACE TEMP TABLE _hours (hour TIMESTAMP)")
+    """Temp table _hours(hour TIMESTAMP, h BIGINT hours since the epoch)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE _hours (hour TIMESTAMP, h BIGINT)")
     naive = [h.replace(tzinfo=None) for h in hours]
     con.register("_hours_in", pa.table({"hour": pa.array(naive, pa.timestamp("us"))}))
-    con.execute("INSERT INTO _hours SELECT DISTINCT hour FROM _hours_in")
+    con.execute(
+        "INSERT INTO _hours SELECT DISTINCT hour, epoch_us(hour) // 3600000000 FROM _hours_in"
+    )
     con.unregister("_hours_in")
 
 
@@ -60,14 +67,14 @@ def recompute_sensor(
         return
     con.execute(
         f"""INSERT INTO metrics_sensor
-        SELECT hour, sensor, proto, port, cls, count(*), count(DISTINCT src), count(DISTINCT dst)
-        FROM ({EVENTS}) e WHERE hour IN (SELECT hour FROM _hours) GROUP BY ALL""",
+        SELECT {HOUR}, sensor, proto, port, cls, count(*), count(DISTINCT src), count(DISTINCT dst)
+        FROM ({EVENTS}) e WHERE h IN (SELECT h FROM _hours) GROUP BY h, sensor, proto, port, cls""",
         {"files": files},
     )
     con.execute(
         f"""INSERT INTO sensor_hours
-        SELECT hour, sensor, count(*), count(DISTINCT src)
-        FROM ({EVENTS}) e WHERE hour IN (SELECT hour FROM _hours) GROUP BY ALL""",
+        SELECT {HOUR}, sensor, count(*), count(DISTINCT src)
+        FROM ({EVENTS}) e WHERE h IN (SELECT h FROM _hours) GROUP BY h, sensor""",
         {"files": files},
     )
 
@@ -99,25 +106,25 @@ def _flush_hours(con: duckdb.DuckDBPyConnection, lake: Path, hours: Sequence[dat
     # all-sensor tables are then small group-bys of it
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _pairs AS
-        SELECT hour, proto, port, cls, country, src, count(*) AS packets
-        FROM ({EVENTS}) e WHERE hour IN (SELECT hour FROM _hours) GROUP BY ALL""",
+        SELECT h, proto, port, cls, country, src, count(*) AS packets
+        FROM ({EVENTS}) e WHERE h IN (SELECT h FROM _hours) GROUP BY ALL""",
         {"files": files},
     )
     con.execute(
-        """INSERT INTO metrics_port
+        f"""INSERT INTO metrics_port
         WITH act AS (SELECT hour, count(*) AS n FROM sensor_hours
                      WHERE packets > 0 AND hour IN (SELECT hour FROM _hours) GROUP BY hour),
              per AS (SELECT hour, proto, port, cls, sum(packets) AS packets, count(*) AS sensors
                      FROM metrics_sensor WHERE hour IN (SELECT hour FROM _hours) GROUP BY ALL),
-             src AS (SELECT hour, proto, port, cls, count(DISTINCT src) AS sources
-                     FROM _pairs GROUP BY ALL)
+             src AS (SELECT {HOUR} AS hour, proto, port, cls, count(DISTINCT src) AS sources
+                     FROM _pairs GROUP BY h, proto, port, cls)
         SELECT per.hour, per.proto, per.port, per.cls, per.packets, src.sources, per.sensors,
                act.n, per.packets / act.n
         FROM per JOIN src USING (hour, proto, port, cls) JOIN act USING (hour)"""
     )
     con.execute(
-        """INSERT INTO metrics_country
-        SELECT hour, proto, port, cls, country, sum(packets), count(*)
-        FROM _pairs GROUP BY ALL"""
+        f"""INSERT INTO metrics_country
+        SELECT {HOUR}, proto, port, cls, country, sum(packets), count(*)
+        FROM _pairs GROUP BY h, proto, port, cls, country"""
     )
     con.execute("DROP TABLE _pairs")

@@ -113,7 +113,8 @@ def _add_range_sources(
     keys = [(r["proto"], r["port"]) for r in rows]
     found = con.execute(
         f"""SELECT proto, port, count(DISTINCT src) FROM ({EVENTS}) e
-        WHERE cls = $cls AND hour >= $lo AND hour < $hi
+        WHERE cls = $cls AND h >= epoch_us($lo) // 3600000000
+          AND h < epoch_us($hi) // 3600000000
           AND (proto, port) IN (SELECT (unnest($p), unnest($q)))
         GROUP BY ALL""",
         {
