@@ -209,6 +209,7 @@ def _read_and_store(job: _Job, path: Path, digest: str) -> FileReport:
     from isdas.capture import read_capture
 
     reader = read_capture(path)
+    size = path.stat().st_size
     writer = PartWriter(job.settings.lake, job.sensor_id, digest)
     hours: set[int] = set()
     seen = 0
@@ -217,14 +218,16 @@ def _read_and_store(job: _Job, path: Path, digest: str) -> FileReport:
             table = enrich(batch, job.sensor_id, job.research)
             writer.write(table)
             hours.update(table_hours(table))
-            job.advance(reader.stats.bytes_read - seen)
-            seen = reader.stats.bytes_read
+            # bytes_read counts decompressed bytes for .gz: never run past the file size
+            step = min(reader.stats.bytes_read, size) - seen
+            job.advance(step)
+            seen += step
         parts = writer.commit()
+        job.advance(size - seen)
     except BaseException:
         writer.abort()
         raise
     stats = reader.stats
-    size = path.stat().st_size
     rows = sum(p.rows for p in parts)
     meta = writes.SourceMeta(
         digest, str(path), job.sensor_id, size, rows, stats.skipped, stats.error
