@@ -91,9 +91,12 @@ def lake_facts(
 
 
 def enrich(con: duckdb.DuckDBPyConnection, lake: Path, ep: Episode) -> Enrichment:
-    """All facts for one episode (none for multi-port episodes)."""
+    """All facts for one episode (none for multi-port episodes; recon episodes, a few sources
+    each and hundreds per month, skip the lake scan for fingerprints and top source share)."""
     if ep.key == MULTIPORT:
         return Enrichment()
     proto, port = ep.key >> 16, ep.key & 0xFFFF
+    if ep.family == "recon":
+        return Enrichment(countries(con, proto, port, ep), (), 0.0)
     prints, top = lake_facts(con, lake, proto, port, ep)
     return Enrichment(countries(con, proto, port, ep), prints, top)
