@@ -25,7 +25,7 @@ from isdas.errors import InputError
 from isdas.models import EVENT_SCHEMA
 
 SENSOR_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-SOURCE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
+SOURCE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,160}$")
 US_PER_DAY = 86_400_000_000
 EPOCH = date(1970, 1, 1)
 
