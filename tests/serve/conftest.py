@@ -31,14 +31,14 @@ class Filled:
         self.last = last
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def filled(tmp_path_factory: pytest.TempPathFactory) -> Filled:
     """Two weeks of hourly metrics for 4 sensors (the last one silent for 2 days)."""
     settings = Settings(home=tmp_path_factory.mktemp("dash") / "home")
     return Filled(settings, fill_catalog(settings, days=14, sensors=4))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def client(filled: Filled) -> Iterator[TestClient]:
     """A client of the app over the filled home."""
     with TestClient(create_app(filled.settings)) as c:
@@ -95,7 +95,7 @@ def stop_server(live: Live) -> None:
         live.proc.kill()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live(filled: Filled) -> Iterator[Live]:
     """`isdas serve` over the filled home."""
     server = start_server(filled.settings)

@@ -13,6 +13,8 @@ from starlette.testclient import TestClient
 
 from tests.serve.conftest import Filled
 
+pytestmark = pytest.mark.xdist_group(name="serve-api")
+
 
 def truth(filled: Filled, sql: str, params: list[object]) -> list[tuple[object, ...]]:
     """Ground truth straight from the catalog file (a separate read-only connection)."""

@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -32,7 +33,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Live, str]]
     from isdas.publish import manage
 
     settings = Settings(home=tmp_path_factory.mktemp("browser") / "home")
-    last = fill_catalog(settings, days=30, sensors=4)
+    last = fill_catalog(settings, days=21, sensors=4)
     alert = manage.draft_port(settings, Key(6, 5555), last - timedelta(days=3))
     server = start_server(settings)
     yield server, alert.id
@@ -40,7 +41,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Live, str]]
 
 
 @pytest.fixture(scope="module")
-def page(site: tuple[Live, str]) -> Iterator[object]:
+def page(site: tuple[Live, str]) -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip("chromium not installed (scripts/system-deps.sh)")
     from playwright.sync_api import sync_playwright
@@ -64,47 +65,55 @@ def assert_not_blank(path: Path) -> None:
     assert len(colours) > 20, f"{path} looks blank ({len(colours)} colours)"
 
 
-def test_overview_renders_tables_and_region_chart(site: tuple[Live, str], page: object) -> None:
+def overview_renders_tables_and_region_chart(base: str, page: Any) -> None:
     errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))  # type: ignore[attr-defined]
-    page.goto(site[0].url + "/")  # type: ignore[attr-defined]
-    page.wait_for_selector("#regions canvas")  # type: ignore[attr-defined]
-    assert page.locator("table.ports tbody tr").count() >= 10  # type: ignore[attr-defined]
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(base + "/")
+    page.wait_for_selector("#regions canvas")
+    assert page.locator("table.ports tbody tr").count() >= 10
     out = shots() / "overview.png"
-    page.screenshot(path=str(out), full_page=True)  # type: ignore[attr-defined]
+    page.screenshot(path=str(out), full_page=True)
     assert_not_blank(out)
     assert errors == []
 
 
-def test_port_page_switches_window(site: tuple[Live, str], page: object) -> None:
-    page.goto(site[0].url + "/ports/tcp/5555")  # type: ignore[attr-defined]
-    page.wait_for_selector("#trend canvas")  # type: ignore[attr-defined]
-    page.click("a[data-window='1m']")  # type: ignore[attr-defined]
-    page.wait_for_selector("body[data-window='1m']", state="attached")  # type: ignore[attr-defined]
-    assert page.url.endswith("?window=1m")  # type: ignore[attr-defined]
-    assert "active" in (page.get_attribute("a[data-window='1m']", "class") or "")  # type: ignore[attr-defined]
+def port_page_switches_window(base: str, page: Any) -> None:
+    page.goto(base + "/ports/tcp/5555")
+    page.wait_for_selector("#trend canvas")
+    page.click("a[data-window='1m']")
+    page.wait_for_selector("body[data-window='1m']", state="attached")
+    assert page.url.endswith("?window=1m")
+    assert "active" in (page.get_attribute("a[data-window='1m']", "class") or "")
     out = shots() / "port-1m.png"
-    page.screenshot(path=str(out), full_page=True)  # type: ignore[attr-defined]
+    page.screenshot(path=str(out), full_page=True)
     assert_not_blank(out)
 
 
-def test_alert_opens_from_the_archive(site: tuple[Live, str], page: object) -> None:
-    live, alert_id = site
-    page.goto(live.url + "/alerts")  # type: ignore[attr-defined]
-    page.click(f"a[href='/alerts/{alert_id}']")  # type: ignore[attr-defined]
-    page.wait_for_selector("#trend canvas")  # type: ignore[attr-defined]
-    assert alert_id in page.inner_text("h1")  # type: ignore[attr-defined]
+def alert_opens_from_the_archive(base: str, page: Any, alert_id: str) -> None:
+    page.goto(base + "/alerts")
+    page.click(f"a[href='/alerts/{alert_id}']")
+    page.wait_for_selector("#trend canvas")
+    assert alert_id in page.inner_text("h1")
+    assert "III. Solution" in page.inner_text("article")
     out = shots() / "alert.png"
-    page.screenshot(path=str(out), full_page=True)  # type: ignore[attr-defined]
+    page.screenshot(path=str(out), full_page=True)
     assert_not_blank(out)
 
 
-def test_phone_layout(site: tuple[Live, str], page: object) -> None:
-    page.set_viewport_size({"width": 390, "height": 844})  # type: ignore[attr-defined]
-    page.goto(site[0].url + "/ports/tcp/445")  # type: ignore[attr-defined]
-    page.wait_for_selector("#trend canvas")  # type: ignore[attr-defined]
-    width = page.evaluate("document.documentElement.scrollWidth")  # type: ignore[attr-defined]
-    assert width <= 400
+def phone_layout_fits(base: str, page: Any) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(base + "/ports/tcp/445")
+    page.wait_for_selector("#trend canvas")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 400
     out = shots() / "port-phone.png"
-    page.screenshot(path=str(out), full_page=True)  # type: ignore[attr-defined]
+    page.screenshot(path=str(out), full_page=True)
     assert_not_blank(out)
+
+
+def test_dashboard_in_chromium(site: tuple[Live, str], page: Any) -> None:
+    """One browser session (Chromium starts once): overview, port + window, alert, phone."""
+    live, alert_id = site
+    overview_renders_tables_and_region_chart(live.url, page)
+    port_page_switches_window(live.url, page)
+    alert_opens_from_the_archive(live.url, page, alert_id)
+    phone_layout_fits(live.url, page)
