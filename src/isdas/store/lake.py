@@ -70,7 +70,11 @@ class _DayFile:
         final.parent.mkdir(parents=True, exist_ok=True)
         self.final = final
         self.temp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.tmp")
-        self.writer = pq.ParquetWriter(self.temp, EVENT_SCHEMA, compression="zstd")
+        # lz4 with dictionaries only on the string columns writes 3x faster than zstd with
+        # dictionaries everywhere, for files about 1.7x larger (measured on 2.5 M SYN rows)
+        self.writer = pq.ParquetWriter(
+            self.temp, EVENT_SCHEMA, compression="lz4", use_dictionary=["sensor", "country"]
+        )
         self.rows = 0
         self.min_us = np.iinfo(np.int64).max
         self.max_us = np.iinfo(np.int64).min
