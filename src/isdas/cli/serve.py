@@ -17,9 +17,8 @@ def command(
     ctx: click.Context, host: str, port: int, tls_cert: str | None, tls_key: str | None
 ) -> None:
     """Run the collector, JSON API and dashboard until Ctrl-C."""
-    from isdas.serve import address, run_server
+    from isdas.serve import run_server
 
     if bool(tls_cert) != bool(tls_key):
         raise click.UsageError("--tls-cert and --tls-key go together")
-    click.echo(f"isdas dashboard: {address(host, port, tls=bool(tls_cert))}", err=True)
     run_server(common.settings(ctx), host, port, tls_cert=tls_cert, tls_key=tls_key)

@@ -7,18 +7,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from isdas.serve.urls import address
+
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from isdas.settings import Settings
 
 __all__ = ["address", "create_app", "run_server"]
-
-
-def address(host: str, port: int, tls: bool = False) -> str:
-    """The URL users open for a host and port."""
-    shown = f"[{host}]" if ":" in host else host
-    return f"{'https' if tls else 'http'}://{shown}:{port}/"
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -29,7 +25,11 @@ def create_app(settings: Settings) -> Starlette:
 
 
 def run_server(settings: Settings, host: str = "127.0.0.1", port: int = 8080, **tls: Any) -> None:
-    """Serve until Ctrl-C (blocks); `tls_cert`/`tls_key` enable HTTPS."""
+    """Serve until Ctrl-C (blocks), announcing the address on stderr once listening.
+
+    Keywords: `tls_cert`/`tls_key` enable HTTPS; `announce` replaces the stderr line
+    (a callable taking the URL, or None for silence).
+    """
     from isdas.serve.app import run_server as run
 
     run(settings, host, port, **tls)

@@ -6,8 +6,11 @@ into one Starlette app. Must not contain page logic (see pages, api) or open the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import sys
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -26,6 +29,7 @@ from isdas.serve.cache import VersionedCache
 from isdas.serve.metrics import LatencyRecorder, TimingMiddleware
 from isdas.serve.responses import error_response, isdas_error, make_templates
 from isdas.serve.security import SecurityMiddleware
+from isdas.serve.urls import address
 from isdas.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,6 +91,11 @@ def create_app(settings: Settings) -> Starlette:
     return app
 
 
+def _stderr_line(url: str) -> None:
+    sys.stderr.write(f"isdas dashboard: {url} (Ctrl-C to stop)\n")
+    sys.stderr.flush()
+
+
 def run_server(
     settings: Settings,
     host: str = "127.0.0.1",
@@ -94,17 +103,30 @@ def run_server(
     *,
     tls_cert: str | None = None,
     tls_key: str | None = None,
+    announce: Callable[[str], None] | None = _stderr_line,
 ) -> None:
-    """Serve the app until interrupted (blocks). The caller prints the address."""
+    """Serve the app until Ctrl-C (blocks): the process's main loop, like `uvicorn.run`.
+
+    Once listening it calls `announce(url)` (default: one line on stderr; None: silent).
+    Access logs are off: request latency goes to /metrics.
+    """
     app = create_app(settings)
     config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        ssl_certfile=tls_cert,
-        ssl_keyfile=tls_key,
-        proxy_headers=False,
-        server_header=False,
-    )
-    uvicorn.Server(config).run()
+        app, host=host, port=port, log_level="warning", access_log=False, ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key, proxy_headers=False, server_header=False,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    url = address(host, port, tls=bool(tls_cert))
+    try:
+        asyncio.run(_serve(server, url, announce))
+    except KeyboardInterrupt:
+        log.info("stopped")
+
+
+async def _serve(server: uvicorn.Server, url: str, announce: Callable[[str], None] | None) -> None:
+    task = asyncio.create_task(server.serve())
+    while not server.started and not task.done():
+        await asyncio.sleep(0.05)
+    if server.started and announce is not None:
+        announce(url)
+    await task
