@@ -138,6 +138,38 @@ async def publish_alert(request: Request) -> Response:
     return json_response({"alert": sources.plain(result)})
 
 
+EDIT_FIELDS = ("title", "overview", "situation", "note")
+
+
+def _edit_of(body: dict[str, Any]) -> Any:
+    """An `isdas.publish.edit.Edit` from form or JSON fields (blank fields stay unchanged)."""
+    mod = sources.module("isdas.publish.edit")
+    if mod is None:
+        raise StoreError("alert editing is not available in this installation yet")
+    fields = {k: str(body[k]) for k in EDIT_FIELDS if body.get(k)}
+    solution = body.get("solution")
+    if isinstance(solution, str):
+        solution = [line.strip(" -*") for line in solution.splitlines() if line.strip(" -*")]
+    if isinstance(solution, list) and solution:
+        fields["solution"] = tuple(str(s) for s in solution)  # type: ignore[assignment]
+    return mod.Edit(**fields)
+
+
+async def edit_alert(request: Request) -> Response:
+    state = request.scope["isdas"]
+    form = await security.require_admin(request, state["token"])
+    is_json = request.headers.get("content-type", "").startswith("application/json")
+    body = (await request.json()) if is_json else form
+    if not isinstance(body, dict):
+        raise InputError("send a JSON object or a form with title, overview, situation, note")
+    fn = _action("isdas.publish.manage", "edit")
+    ident = request.path_params["alert_id"]
+    result = await run_in_threadpool(fn, request.app.state.settings, ident, _edit_of(body))
+    if not request.url.path.startswith("/api/"):
+        return RedirectResponse(f"/alerts/{ident}", status_code=303)
+    return json_response({"alert": sources.plain(result)})
+
+
 async def register_sensor(request: Request) -> Response:
     state = request.scope["isdas"]
     form = await security.require_admin(request, state["token"])
@@ -198,6 +230,8 @@ ROUTES = [
     Route("/api/v1/alerts", alerts),
     Route("/api/v1/alerts/{alert_id}/publish", publish_alert, methods=["POST"]),
     Route("/alerts/{alert_id}/publish", publish_alert, methods=["POST"]),
+    Route("/api/v1/alerts/{alert_id}/edit", edit_alert, methods=["POST"]),
+    Route("/alerts/{alert_id}/edit", edit_alert, methods=["POST"]),
     Route("/metrics", prometheus),
     Route("/openapi.json", openapi_json),
     Route("/api/docs", api_docs),

@@ -121,6 +121,9 @@ def paths() -> Obj:
         "/api/v1/detections": _get("Detections", [SINCE, UNTIL, LIMIT, OFFSET]),
         "/api/v1/alerts": _get("Alerts", [LIMIT, OFFSET]),
         "/api/v1/alerts/{alert_id}/publish": _post("Publish an alert (admin)", [alert_id]),
+        "/api/v1/alerts/{alert_id}/edit": _post(
+            "Edit an alert (admin): JSON title, overview, situation, solution, note", [alert_id]
+        ),
         "/healthz": _get("Liveness", []),
     }
 
