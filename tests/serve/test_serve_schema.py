@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,9 +18,9 @@ from tests.serve.serve_fake import fill_catalog
 
 
 def _app() -> object:
-    import tempfile
-
-    home = Path(tempfile.mkdtemp(prefix="isdas-schema-")) / "home"
+    folder = Path(tempfile.mkdtemp(prefix="isdas-schema-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    home = folder / "home"
     fill_catalog(Settings(home=home), days=3, sensors=2, ports=6)
     return create_app(Settings(home=home))
 
