@@ -36,7 +36,8 @@ def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc).lower()
-    return "lock" in text or "conflicting" in text or "being used" in text
+    markers = ("lock", "conflicting", "being used", "different configuration")
+    return any(m in text for m in markers)
 
 
 def _open(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
