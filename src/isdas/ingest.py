@@ -171,7 +171,7 @@ def ingest_paths(
     if addresses:
         writes.cidr_count(addresses)  # validate before reading anything
     started = time.perf_counter()
-    job = _Job(settings, sensor_id, addresses, progress, research_networks(settings))
+    job = _Job(settings, sensor_id, addresses, progress, research_networks(settings), flush)
     reports = [_ingest_file(job, p) for p in expand_paths(paths)]
     if addresses and not any(r.status in ("ingested", "partial") for r in reports):
         writes.set_cidrs(settings, sensor_id, addresses)
@@ -188,6 +188,7 @@ class _Job:
     cidrs: Sequence[str] | None
     progress: Progress | None
     research: tuple[Network, ...]
+    flush: bool
 
     def advance(self, nbytes: int) -> None:
         if self.progress is not None:
@@ -232,7 +233,7 @@ def _read_and_store(job: _Job, path: Path, digest: str) -> FileReport:
     meta = writes.SourceMeta(
         digest, str(path), job.sensor_id, size, rows, stats.skipped, stats.error
     )
-    writes.register(job.settings, meta, parts, _hour_datetimes(hours), job.cidrs)
+    writes.register(job.settings, meta, parts, _hour_datetimes(hours), job.cidrs, flush=job.flush)
     status = "partial" if stats.truncated_at is not None or stats.error else "ingested"
     return FileReport(str(path), status, meta.packets, stats.skipped, stats.error, digest)
 
@@ -263,7 +264,6 @@ def ingest_batch(
     meta = writes.SourceMeta(source, f"batch:{batch_id}", sensor_id, 0, table.num_rows, 0, None)
     if not writes.register(settings, meta, parts, hours):
         return BatchResult(batch_id, "duplicate", 0)
-    writes.flush_metrics(settings)
     return BatchResult(batch_id, "stored", table.num_rows, hours)
 
 

@@ -80,18 +80,23 @@ def recompute_sensor(
 
 
 def flush(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
-    """Recount all-sensor metrics for every dirty hour; the number of hours flushed."""
-    hours = [h for (h,) in con.execute("SELECT hour FROM dirty_hours").fetchall()]
-    if not hours:
-        return 0
+    """Recount all-sensor metrics for every dirty hour in one transaction; hours flushed."""
     con.execute("BEGIN TRANSACTION")
     try:
-        _flush_hours(con, lake, hours)
-        con.execute("DELETE FROM dirty_hours WHERE hour IN (SELECT hour FROM _hours)")
+        flushed = flush_dirty(con, lake)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    return flushed
+
+
+def flush_dirty(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
+    """Recount all-sensor metrics for every dirty hour and clear them (caller's transaction)."""
+    hours = [h for (h,) in con.execute("SELECT hour FROM dirty_hours").fetchall()]
+    if hours:
+        _flush_hours(con, lake, hours)
+        con.execute("DELETE FROM dirty_hours WHERE hour IN (SELECT hour FROM _hours)")
     return len(hours)
 
 

@@ -58,12 +58,21 @@ def register(
     parts: Sequence[Part],
     hours: Sequence[datetime],
     cidrs: Sequence[str] | None = None,
+    *,
+    flush: bool = True,
 ) -> bool:
-    """Register `parts` of `meta.source`; False (and nothing changed) if already registered."""
+    """Register `parts` of `meta.source`; False (and nothing changed) if already registered.
+
+    With `flush`, the all-sensor metrics of every dirty hour are recounted in the same
+    transaction, so no crash can leave registered rows missing from them; without it, the
+    hours stay dirty until `flush_metrics` (one recount after many sources).
+    """
     with connect(settings) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             done = _register(con, settings, meta, parts, hours, cidrs)
+            if done and flush:
+                metrics.flush_dirty(con, settings.lake)
             con.execute("COMMIT" if done else "ROLLBACK")
         except BaseException:
             con.execute("ROLLBACK")
