@@ -5,14 +5,33 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from isdas.errors import InputError
 from isdas.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def query_options(fn: F) -> F:
+    """--since/--until, --class and --json/--csv, shared by the read commands."""
+    options = [
+        click.option("--since", help="Start (ISO-8601, UTC if no zone)."),
+        click.option("--until", help="End, exclusive (ISO-8601)."),
+        click.option(
+            "--class", "cls", default="scan", show_default=True,
+            type=click.Choice(["scan", "backscatter", "other"]), help="Traffic class.",
+        ),
+        click.option("--json", "fmt", flag_value="json", help="JSON array on stdout."),
+        click.option("--csv", "fmt", flag_value="csv", help="CSV on stdout."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
 
 
 def settings(ctx: click.Context) -> Settings:

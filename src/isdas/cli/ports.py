@@ -11,22 +11,11 @@ COLUMNS = ["proto_name", "port", "service", "packets", "mean_per_sensor", "sourc
 
 
 @click.command(name="ports")
-@click.option("--since", help="Start (ISO-8601, UTC if no zone).")
-@click.option("--until", help="End, exclusive (ISO-8601).")
 @click.option("--top", default=10, show_default=True, type=int, help="How many ports.")
 @click.option(
     "--proto", type=click.Choice(["tcp", "udp", "icmp", "icmpv6"]), help="Only this protocol."
 )
-@click.option(
-    "--class",
-    "cls",
-    default="scan",
-    show_default=True,
-    type=click.Choice(["scan", "backscatter", "other"]),
-    help="Traffic class.",
-)
-@click.option("--json", "fmt", flag_value="json", help="JSON array on stdout.")
-@click.option("--csv", "fmt", flag_value="csv", help="CSV on stdout.")
+@common.query_options
 @click.pass_context
 def command(
     ctx: click.Context,

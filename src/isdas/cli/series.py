@@ -11,21 +11,10 @@ from isdas.models import Key
 
 @click.command(name="series")
 @click.argument("key", metavar="PROTO/PORT")
-@click.option("--since", help="Start (ISO-8601, UTC if no zone).")
-@click.option("--until", help="End, exclusive (ISO-8601).")
 @click.option(
     "--by", type=click.Choice(["sensor", "country"]), help="Break down per sensor or country."
 )
-@click.option(
-    "--class",
-    "cls",
-    default="scan",
-    show_default=True,
-    type=click.Choice(["scan", "backscatter", "other"]),
-    help="Traffic class.",
-)
-@click.option("--json", "fmt", flag_value="json", help="JSON array on stdout.")
-@click.option("--csv", "fmt", flag_value="csv", help="CSV on stdout.")
+@common.query_options
 @click.pass_context
 def command(
     ctx: click.Context,
