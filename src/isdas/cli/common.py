@@ -75,3 +75,17 @@ def write_csv(rows: Sequence[Mapping[str, Any]], columns: Iterable[str]) -> None
     writer.writeheader()
     for row in rows:
         writer.writerow({k: _jsonable(row.get(k)) for k in cols})
+
+
+def emit(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], fmt: str | None, title: str
+) -> None:
+    """Rows to stdout as JSON (`fmt == "json"`), CSV (`"csv"`) or a terminal table."""
+    if fmt == "json":
+        write_json([{c: r[c] for c in columns} for r in rows])
+    elif fmt == "csv":
+        write_csv(rows, columns)
+    else:
+        from isdas.cli.tables import print_table
+
+        print_table(rows, columns, title)

@@ -40,11 +40,4 @@ def command(
     for r in rows:
         r["proto"] = r.pop("proto_name")
     cols = ["proto", *COLUMNS[1:]]
-    if fmt == "json":
-        common.write_json([{c: r[c] for c in cols} for r in rows])
-    elif fmt == "csv":
-        common.write_csv(rows, cols)
-    else:
-        from isdas.cli.tables import print_table
-
-        print_table(rows, cols, f"Top {top} ports ({cls})")
+    common.emit(rows, cols, fmt, f"Top {top} ports ({cls})")

@@ -43,11 +43,4 @@ def command(
     group = {"sensor": ["sensor_id"], "country": ["country"]}.get(by or "", [])
     extra = {None: ["sensors", "mean_per_sensor"], "sensor": ["targets"], "country": []}[by]
     cols = ["hour", *group, "packets", "sources", *extra]
-    if fmt == "json":
-        common.write_json([{c: r[c] for c in cols} for r in rows])
-    elif fmt == "csv":
-        common.write_csv(rows, cols)
-    else:
-        from isdas.cli.tables import print_table
-
-        print_table(rows, cols, f"{parsed} hourly ({cls})")
+    common.emit(rows, cols, fmt, f"{parsed} hourly ({cls})")
