@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from pathlib import Path
@@ -66,6 +67,9 @@ def revoke_sensor(ctx: click.Context, name: str) -> None:
               help="Follow tcpdump rotations in DIR instead of capturing live.")  # fmt: skip
 def run_sensor(config_path: str, watch_dir: str | None) -> None:
     """Run a sensor: capture (or --watch DIR), spool and ship to the collector until stopped."""
+    # Arrow's default allocator (mimalloc) keeps ~20-30 MB it has freed: in a long-running
+    # sensor, the system allocator is as fast and hands memory back. Read when pyarrow loads.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     from isdas.sensor import agent
     from isdas.sensor.config import load_config
     from isdas.sensor.counters import Counters

@@ -19,6 +19,7 @@ from isdas.sensor.config import SensorConfig
 from isdas.sensor.counters import Counters
 from isdas.sensor.ship import Outcome, Shipper, backoff_delay
 from isdas.sensor.spool import Spool
+from isdas.sensor.state import CounterState
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +27,10 @@ log = logging.getLogger(__name__)
 class ShipLoop:
     """Ships spooled batches oldest first and posts heartbeats, in its own thread."""
 
-    def __init__(self, config: SensorConfig, spool: Spool, counters: Counters) -> None:
-        self.config, self.spool, self.counters = config, spool, counters
-        self.shipper = Shipper(config, counters)
+    def __init__(self, config: SensorConfig, spool: Spool, state: CounterState) -> None:
+        self.config, self.spool, self.state = config, spool, state
+        self.counters = state.counters
+        self.shipper = Shipper(config, self.counters)
         self.rng = random.Random()
         self.attempt = 0
         self.next_beat = 0.0
@@ -36,11 +38,11 @@ class ShipLoop:
     def _gauges(self) -> None:
         files, size, _events = self.spool.size()
         self.counters.set(spool_files=files, spool_bytes=size)
-        self.counters.set(spool_dropped=self.spool.dropped_events)
 
     def _beat(self) -> None:
         if time.monotonic() >= self.next_beat:
             self._gauges()
+            self.state.save()
             self.shipper.heartbeat()
             self.next_beat = time.monotonic() + self.config.heartbeat_seconds
 
@@ -67,6 +69,7 @@ class ShipLoop:
             else:
                 self.spool.reject(entry)
                 self.counters.add(rejected=entry.events)
+            self.state.save()
             self._beat()
         self._gauges()
 
@@ -87,10 +90,13 @@ def _start_shipping(loop: ShipLoop, stop: threading.Event) -> threading.Thread:
     return thread
 
 
-def open_spool(config: SensorConfig) -> Spool:
-    """The spool of this sensor (created if needed)."""
+def open_spool(config: SensorConfig, counters: Counters) -> tuple[Spool, CounterState]:
+    """The spool of this sensor (created if needed), and the counters saved with it."""
     config.spool_dir.mkdir(parents=True, exist_ok=True)
-    return Spool(config.spool_dir, config.spool_cap_bytes)
+    spool = Spool(config.spool_dir, config.spool_cap_bytes)
+    state = CounterState(spool, counters)
+    state.load()
+    return spool, state
 
 
 def hand_over(spool: Spool, user: str) -> None:
@@ -108,18 +114,17 @@ def run_live(config: SensorConfig, stop: threading.Event, counters: Counters) ->
 
     capture = LiveCapture(config.interface, config.bpf)
     warm_up(capture.linktype)
-    spool = open_spool(config)
+    spool, state = open_spool(config, counters)
     hand_over(spool, config.user)
-    loop = ShipLoop(config, spool, counters)  # TLS context and CA loaded while still root
+    loop = ShipLoop(config, spool, state)  # TLS context and CA loaded while still root
     drop_privileges(config.user)
-    batcher = Batcher(spool, counters, capture.linktype, config.batch_events, config.batch_seconds)
+    batcher = Batcher(spool, state, capture.linktype, config.batch_events, config.batch_seconds)
     shipping = _start_shipping(loop, stop)
     log.info("capturing on %s (filter %r)", config.interface, config.bpf)
     try:
         while not stop.is_set():
-            frames, ts_us = capture.read(0.2)
-            if frames:
-                batcher.add(frames, ts_us)
+            for frames in capture.read(0.2):
+                batcher.add(frames)
             if batcher.due():
                 batcher.flush()
             counters.add(kernel_drops=capture.poll_drops())
@@ -128,6 +133,7 @@ def run_live(config: SensorConfig, stop: threading.Event, counters: Counters) ->
         capture.close()
         stop.set()
         shipping.join(timeout=10)
+        state.save()
 
 
 def run_watch(
@@ -136,9 +142,9 @@ def run_watch(
     """Spool every closed rotation of `directory` until `stop`; ship them meanwhile."""
     from isdas.sensor.watch import Watcher, watch_directory
 
-    spool = open_spool(config)
-    watcher = Watcher(watch_directory(directory), spool, counters, config.batch_events)
-    shipping = _start_shipping(ShipLoop(config, spool, counters), stop)
+    spool, state = open_spool(config, counters)
+    watcher = Watcher(watch_directory(directory), spool, state, config.batch_events)
+    shipping = _start_shipping(ShipLoop(config, spool, state), stop)
     try:
         while not stop.is_set():
             if not watcher.poll(config.watch_idle_seconds):
@@ -146,3 +152,4 @@ def run_watch(
     finally:
         stop.set()
         shipping.join(timeout=10)
+        state.save()

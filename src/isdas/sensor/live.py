@@ -1,11 +1,13 @@
 """Live capture on Linux: an AF_PACKET socket with a TPACKET_V3 ring and a kernel BPF filter.
 
 Stage: sensor (capture source). Reads raw frames and kernel counters; must not decode
-packets (isdas.capture does), spool or ship.
+packets (sensor.decode does), spool or ship.
 
 No libpcap binding is needed: the filter is compiled by `tcpdump -ddd` for the interface and
 attached with SO_ATTACH_FILTER before the socket is bound, so no unfiltered packet is ever
-queued; the ring hands over whole blocks of frames per wake-up, stamped by the kernel.
+queued; the ring hands over whole blocks of frames per wake-up, stamped by the kernel. A block
+is copied out of the ring and handed back at once; its frames are indexed with numpy (one
+Python step per frame, to follow the tp_next_offset chain) and never become Python objects.
 Frames the host itself sends (PACKET_OUTGOING) are ignored: a darknet sensor never answers,
 and it must not count its own traffic. The BPF return value truncates frames to `snaplen`.
 """
@@ -22,9 +24,14 @@ import select
 import socket
 import struct
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
 from isdas.errors import InputError
+from isdas.sensor.decode import Frames
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +44,6 @@ SO_ATTACH_FILTER = 26
 ETH_P_ALL = 0x0003
 TP_STATUS_USER = 1
 PACKET_OUTGOING = 4
-HDR = struct.Struct("<IIIIIIHH")  # next_offset, sec, nsec, snaplen, len, status, mac, net
 PKTTYPE_AT = 48 + 10  # TPACKET_ALIGN(sizeof(tpacket3_hdr)) + offsetof(sockaddr_ll, pkttype)
 LINKTYPE_BY_ARPHRD = {1: 1, 772: 1, 65534: 101}  # ether, loopback (ether hdr), none -> raw IP
 
@@ -72,6 +78,34 @@ def linktype_of(interface: str) -> int:
     if hatype not in LINKTYPE_BY_ARPHRD:
         raise InputError(f"unsupported link type {hatype} on {interface}")
     return LINKTYPE_BY_ARPHRD[hatype]
+
+
+def frame_starts(raw: bytes, count: int, first: int) -> npt.NDArray[np.int64]:
+    """Offsets of the `count` tpacket3_hdr of a block, following their tp_next_offset chain."""
+    words = memoryview(raw).cast("I")
+    starts, pos = [], first
+    for _ in range(count):
+        if pos < first or pos + 64 > len(raw):
+            break  # a chain leaving the block would be a kernel bug: stop, never read past it
+        starts.append(pos)
+        pos += words[pos >> 2]
+    return np.array(starts, dtype=np.int64)
+
+
+def block_frames(raw: bytes, count: int, first: int) -> Frames:
+    """The frames of one TPACKET_V3 block (as copied out of the ring), outgoing ones left out.
+
+    tpacket3_hdr: u32 next_offset, sec, nsec, snaplen, len, status; u16 mac, net (offsets
+    from the header); sockaddr_ll follows at 48 with its pkttype byte at 48 + 10.
+    """
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    at = frame_starts(raw, count, first)
+    at = at[buf[at + PKTTYPE_AT] != PACKET_OUTGOING]
+    words, halves = np.frombuffer(raw, dtype="<u4"), np.frombuffer(raw, dtype="<u2")
+    sec, nsec = words[(at >> 2) + 1].astype(np.int64), words[(at >> 2) + 2].astype(np.int64)
+    offs = np.minimum(at + halves[(at + 24) >> 1], len(raw))
+    lens = np.minimum(words[(at >> 2) + 3].astype(np.int64), len(raw) - offs)
+    return Frames(buf, offs, lens, sec * 1_000_000 + nsec // 1000)
 
 
 def drop_privileges(user: str) -> None:
@@ -120,31 +154,27 @@ class LiveCapture:
         status = struct.unpack_from("<I", self.ring, self.current * self.block_size + 8)[0]
         return bool(status & TP_STATUS_USER)
 
-    def _take_block(self, frames: list[bytes], ts_us: list[int]) -> int:
-        ring, base = self.ring, self.current * self.block_size
-        count, offset = struct.unpack_from("<II", ring, base + 12)
-        seen, unpack = 0, HDR.unpack_from
-        pos = base + offset
-        for _ in range(count):
-            nxt, sec, nsec, snap, _len, _st, mac, _net = unpack(ring, pos)
-            if ring[pos + PKTTYPE_AT] != PACKET_OUTGOING:
-                frames.append(ring[pos + mac : pos + mac + snap])
-                ts_us.append(sec * 1_000_000 + nsec // 1000)
-                seen += 1
-            pos += nxt
-        struct.pack_into("<I", ring, base + 8, 0)  # hand the block back to the kernel
+    def _take_block(self) -> Frames:
+        """Copy the current block out of the ring, hand it back, and index its frames."""
+        base = self.current * self.block_size
+        count, first, used = struct.unpack_from("<III", self.ring, base + 12)
+        raw = self.ring[base : base + min(self.block_size, (used + 7) & ~7)]
+        struct.pack_into("<I", self.ring, base + 8, 0)  # hand the block back to the kernel
         self.current = (self.current + 1) % self.blocks
-        return seen
+        return block_frames(raw, count, first)
 
-    def read(self, timeout_s: float) -> tuple[list[bytes], list[int]]:
-        """Frames (and their µs timestamps) of every block ready within `timeout_s`."""
-        frames: list[bytes] = []
-        ts_us: list[int] = []
+    def read(self, timeout_s: float) -> Iterator[Frames]:
+        """The frames (with kernel µs timestamps) of each block ready within `timeout_s`.
+
+        One block at a time (at most one ring's worth per call), each handed back to the
+        kernel before it is yielded: a block (1 MB) is all the capture side holds in memory.
+        """
         if not self._block_ready():
             self.poller.poll(int(timeout_s * 1000))
-        while self._block_ready() and len(frames) < 1_000_000:
-            self._take_block(frames, ts_us)
-        return frames, ts_us
+        for _ in range(self.blocks):
+            if not self._block_ready():
+                return
+            yield self._take_block()
 
     def poll_drops(self) -> int:
         """Kernel drops since the last call (PACKET_STATISTICS resets on read)."""

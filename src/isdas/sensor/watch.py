@@ -25,8 +25,8 @@ import numpy as np
 from isdas.capture import read_capture
 from isdas.errors import CaptureError
 from isdas.sensor.batcher import spool_batch
-from isdas.sensor.counters import Counters
 from isdas.sensor.spool import Spool, write_durably
+from isdas.sensor.state import CounterState
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,9 @@ def _slices(batch: Mapping[str, np.ndarray], size: int) -> list[dict[str, np.nda
 class Watcher:
     """Spools each closed rotation of `directory` exactly once."""
 
-    def __init__(self, directory: Path, spool: Spool, counters: Counters, batch_events: int):
-        self.directory, self.spool, self.counters = directory, spool, counters
+    def __init__(self, directory: Path, spool: Spool, state: CounterState, batch_events: int):
+        self.directory, self.spool, self.state = directory, spool, state
+        self.counters = state.counters
         self.batch_events = batch_events
         self.state_path = spool.root / STATE_FILE
         self.done: set[str] = set()
@@ -77,7 +78,7 @@ class Watcher:
         reader = read_capture(path)
         for batch in reader:
             for piece in _slices(batch, self.batch_events):
-                events += spool_batch(self.spool, self.counters, piece, f"w{key}.{chunk}")
+                events += spool_batch(self.spool, self.state, piece, f"w{key}.{chunk}")
                 chunk += 1
         self.counters.add(received=reader.stats.frames, parsed=events)
         if reader.stats.error:
