@@ -68,12 +68,17 @@ def world(n_keys: int = 400, n_sensors: int = 8, hours: int = 24 * 21, seed: int
     return World(keys, total[:, None] * share[None, :], hours, seed)
 
 
-def step_event(w: World, key_i: int, onset: int, add: float, sensors: list[int] | None = None):
-    """Add `add` sources/h on a key from `onset` on, spread over `sensors` (all by default)."""
+def step_event(
+    w: World, key_i: int, onset: int, add: float, sensors: list[int] | None = None,
+    hours: int | None = None,
+):  # fmt: skip
+    """Add `add` sources/h on a key from `onset` on (for `hours`, or to the end), spread over
+    `sensors` (all by default)."""
     idx = sensors if sensors is not None else list(range(w.rates.shape[1]))
+    end = onset + hours if hours is not None else None
 
     def inject(t: int, x: np.ndarray) -> None:
-        if t >= onset:
+        if t >= onset and (end is None or t < end):
             x[key_i, idx] += add / len(idx)
 
     w.extra.append(inject)

@@ -51,10 +51,24 @@ def test_step_on_one_sensor_is_local() -> None:
     assert {d.kind for d in found} == {"local"}
 
 
-def test_small_rise_below_floor_is_not_a_global_alarm() -> None:
+def test_short_small_rise_below_floors_is_not_a_global_alarm() -> None:
+    w = world(seed=6)
+    step_event(w, 250, ONSET, 4, hours=8)  # peak excess 4 < 10, 32 source-hours < 40
+    assert [d for d in on_key(run(w), w, 250) if d.kind == "global"] == []
+
+
+def test_slow_sustained_rise_is_found_by_its_accumulated_excess() -> None:
+    # +4 sources/h never reaches the peak floor of 10, but a day of it is 96 extra
+    # source-hours: the union run's sustained-excess floor lets the CUSUM alarm.
     w = world(seed=6)
     step_event(w, 250, ONSET, 4)
-    assert [d for d in on_key(run(w), w, 250) if d.kind == "global"] == []
+    found = [d for d in on_key(run(w), w, 250) if d.kind == "global"]
+    assert found
+    assert (found[0].detected_at - found[0].start).total_seconds() <= 24 * 3600
+    w2 = world(seed=6)
+    step_event(w2, 250, ONSET, 4)
+    without = on_key(run(w2, Params(sustained_excess=1e9)), w2, 250)
+    assert [d for d in without if d.kind == "global"] == []
 
 
 def test_sensor_outage_and_recovery_raise_no_alarm() -> None:

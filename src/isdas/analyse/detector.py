@@ -16,7 +16,7 @@ import numpy.typing as npt
 from isdas.analyse import kernels
 from isdas.analyse.frames import HourFrame
 from isdas.analyse.state import Params, State, grow
-from isdas.analyse.stats import cusum_increment, nb_tail_score
+from isdas.analyse.stats import cusum_increment, design_shift, nb_tail_score
 
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
@@ -110,12 +110,32 @@ def thresholds(state: State, p: Params) -> tuple[float, float]:
     return (state.s_star or p.s_star, state.h_star or p.h_star)
 
 
+def union_gate(state: State, up: B, p: Params) -> bool:
+    """Whether the union tests (distinct sources over all sensors) may run this hour.
+
+    The union counts every sensor with data, so its baseline holds for one set of sensors
+    only: when a material sensor (>= `union_material` sources/h) goes down, recovers or joins,
+    the union tests pause for `union_settle` hours while the union baseline re-learns.
+    """
+    now = ((state.health >= p.union_material) & up).astype(np.float64)
+    if now.shape != state.shaping.shape or bool(np.any(now != state.shaping)):
+        state.union_hold = p.union_settle
+    elif state.union_hold > 0:
+        state.union_hold -= 1
+    state.shaping = now
+    return state.union_hold == 0
+
+
 def step(state: State, frame: HourFrame, p: Params) -> HourView:
     """Advance the state by one hour; return what was seen and which tests fired."""
     grow(state, np.concatenate([frame.keys, frame.union_keys]), list(frame.sensors))
     grow(state, np.zeros(0, dtype=np.int64), sorted(frame.health))
     x, pk, g = dense(state, frame)
-    up = health_gate(state, frame, p)
+    healthy = health_gate(state, frame, p)
+    union_ok = union_gate(state, healthy, p)
+    # a sensor that joins after the start learns for `sensor_warmup` hours before it is tested
+    settled = (state.health_n >= p.sensor_warmup) | (state.hours < p.sensor_warmup)
+    up = healthy & settled
     hod = frame.hour % 24
     share = float(up.mean()) if up.size else 0.0
     season, mu, pk_mu, obs, e_up, frac, g_exp, surge, seen = kernels.expect(
@@ -127,25 +147,48 @@ def step(state: State, frame: HourFrame, p: Params) -> HourView:
     warm = state.hours >= p.warmup_hours and bool(up.any())
     s_star, h_star = thresholds(state, p)
     score, burst, cm_keys, common = _burst(obs, exp, var, g, g_exp, warm, p)
+    gate = np.full(obs.shape, warm and not common)
+    u_exp = np.maximum(g_exp, 0.01)
+    u_var = np.maximum(state.union_var, u_exp)
+    u_floor = gate & union_ok & (g - g_exp >= p.floor_burst) & (obs - exp >= p.floor_burst)
+    score = np.maximum(np.where(burst, score, 0.0), _union_score(g, u_exp, u_var, u_floor))
     inc = cusum_increment(obs, exp, var)
     if warm and not common:  # no CUSUM run while the baseline is still being learnt
         _update_run(state, frame.hour, obs, exp, g - g_exp, (x, mu, up), inc, p)
-    gate = np.full(obs.shape, warm and not common)
+        if union_ok:
+            shift = design_shift(u_exp, u_var, p.shift_min, p.shift_sd)
+            _update_union_run(
+                state, frame.hour, g, u_exp, cusum_increment(g, u_exp, u_var, shift), p
+            )
     slow_floor = gate & (state.run_excess >= p.run_excess_min) & (state.run_peak >= p.floor_run)
     slow = slow_floor & (state.cusum >= h_star)
-    burst_floor = burst & gate
+    # union run floors: a peak of >= floor_run new sources, or a slow rise that has already
+    # brought >= sustained_excess extra source-hours (slow worms never show a big hour)
+    u_big = (state.u_peak >= p.floor_run) | (state.u_excess >= p.sustained_excess)
+    u_slow_floor = gate & union_ok & (state.u_excess >= p.run_excess_min) & u_big
+    slow |= u_slow_floor & (state.ucusum >= h_star)
+    burst_floor = (burst & gate) | u_floor
     burst_alarm = burst_floor & (score >= s_star)
     heavy = np.full(obs.shape, warm) & surge & (g - g_exp < 3)
     recon = gate & _recon(seen, g, g_exp, up, p) & ~burst_alarm
     if not common:
-        _learn(state, x, pk, g, season, frac, up, obs, exp, hod, p)
+        _learn(state, x, pk, (g, g_exp), season, frac, healthy, obs, exp, hod, p)
     state.hours += 1
     state.last_hour = frame.hour
     return HourView(
-        frame.hour, x, mu, pk, pk_mu, up, obs, exp, g, g_exp, score, state.cusum.copy(),
-        burst_floor, slow_floor, burst_alarm, slow, heavy & ~burst_alarm & ~slow, recon, common,
-        cm_keys, warm, s_star, h_star,
+        frame.hour, x, mu, pk, pk_mu, up, obs, exp, g, g_exp, score,
+        np.maximum(state.cusum, state.ucusum), burst_floor, slow_floor | u_slow_floor,
+        burst_alarm, slow, heavy & ~burst_alarm & ~slow, recon, common, cm_keys, warm,
+        s_star, h_star,
     )  # fmt: skip
+
+
+def _union_score(g: F64, u_exp: F64, u_var: F64, where: B) -> F64:
+    """NB tail score of the union count where its floors hold (0 elsewhere)."""
+    out = np.zeros(g.shape)
+    if where.any():
+        out[where] = nb_tail_score(g[where], u_exp[where], u_var[where])
+    return out
 
 
 def _burst(
@@ -191,6 +234,26 @@ def _update_run(
     state.cusum = c
 
 
+def _update_union_run(state: State, hour: int, g: F64, u_exp: F64, inc: F64, p: Params) -> None:
+    """The union CUSUM and its run statistics (start, excess, peak excess, quiet hours)."""
+    before = state.ucusum
+    c = np.minimum(np.maximum(0.0, before + inc), p.cusum_cap)
+    started = (before <= 0) & (c > 0)
+    state.u_start = np.where(started, float(hour), np.where(c > 0, state.u_start, -1.0))
+    active = c > 0
+    dx = g - u_exp
+    state.u_excess = np.where(active, state.u_excess + dx, 0.0)
+    state.u_peak = np.where(active, np.maximum(state.u_peak, dx), 0.0)
+    quiet = dx <= np.sqrt(u_exp) + 1
+    state.u_quiet = np.where(quiet & active, state.u_quiet + 1, 0.0)
+    reset = state.u_quiet >= p.quiet_reset
+    c[reset] = 0.0
+    for name in ("u_excess", "u_peak", "u_quiet"):
+        getattr(state, name)[reset] = 0.0
+    state.u_start[reset] = -1.0
+    state.ucusum = c
+
+
 def _recon(seen: F64, g: F64, g_exp: F64, up: B, p: Params) -> B:
     """A few sources covering most healthy sensors on a dormant port (horizontal scans)."""
     n_up = max(int(up.sum()), 1)
@@ -200,10 +263,10 @@ def _recon(seen: F64, g: F64, g_exp: F64, up: B, p: Params) -> B:
 
 
 def _learn(
-    state: State, x: F64, pk: F64, g: F64, season: F64, frac: F64, up: B, obs: F64, exp: F64,
-    hod: int, p: Params,
+    state: State, x: F64, pk: F64, union: tuple[F64, F64], season: F64, frac: F64, up: B,
+    obs: F64, exp: F64, hod: int, p: Params,
 ) -> None:  # fmt: skip
-    """Winsorised EWMA updates of levels, variance and profile on healthy sensors."""
+    """Winsorised EWMA updates of levels, variances and profile on healthy sensors."""
     rate = np.where(up, np.maximum(p.alpha, 1.0 / np.maximum(state.health_n, 1.0)), 0.0)
     base = kernels.learn(state.level, state.pk_level, x, pk, season, rate, state.health_n > 24, up)
     g_rate = max(p.alpha, 1.0 / max(state.hours - 0.0, 1.0))
@@ -211,14 +274,32 @@ def _learn(
     if state.hours > 24:
         res2 = np.minimum(res2, (5 * np.sqrt(state.var) + 3) ** 2)
     state.var += g_rate * (res2 - state.var)
+    _learn_union(state, union, season, frac, g_rate, p)
+    _learn_profile(state, obs, hod, base, p)
+
+
+def _learn_union(
+    state: State, union: tuple[F64, F64], season: F64, frac: F64, rate: float, p: Params
+) -> None:
+    """Union level (scaled to the healthy sensors' share) and, outside sensor-set changes,
+    the union residual variance."""
+    g, g_exp = union
+    settling = state.union_hold > 0
     ok = frac >= 0.5
     ug = g / season / np.maximum(frac, 1e-9)
     if state.hours > 24:
         ug = np.minimum(ug, state.union_level + 3 * np.sqrt(state.union_level) + 2)
     state.union_level = np.where(
-        ok, state.union_level + g_rate * (ug - state.union_level), state.union_level
+        ok, state.union_level + rate * (ug - state.union_level), state.union_level
     )
-    _learn_profile(state, obs, hod, base, p)
+    if settling:
+        return
+    res2 = (g - g_exp) ** 2
+    if state.hours > 24:
+        res2 = np.minimum(res2, (5 * np.sqrt(state.union_var) + 3) ** 2)
+    state.union_var = np.where(
+        ok, state.union_var + rate * (res2 - state.union_var), state.union_var
+    )
 
 
 def _learn_profile(state: State, obs: F64, hod: int, base: F64, p: Params) -> None:

@@ -70,9 +70,15 @@ class Tracker:
         return out
 
 
-def _kind(state: State, view: HourView, i: int, p: Params) -> str:
-    """Global or local, from the spread of the run's excess over sensors."""
-    run = state.run_sensor[i] + np.maximum(view.x[i] - view.mu[i], 0) * view.up
+def _kind(state: State, view: HourView, i: int, p: Params, ep: Episode | None = None) -> str:
+    """Global or local, from the spread over sensors of the excess so far: the CUSUM run's
+    when the episode opens, the episode's own (every hour since it opened) afterwards."""
+    run = np.maximum(view.x[i] - view.mu[i], 0) * view.up
+    if ep is None:
+        run = run + state.run_sensor[i]
+    else:
+        seen = [ep.sensor_obs.get(s, 0.0) - ep.sensor_exp.get(s, 0.0) for s in state.sensors]
+        run = run + np.maximum(np.asarray(seen), 0.0)
     total = float(run.sum())
     if total <= 0:
         return "global"
@@ -117,7 +123,10 @@ def observe(tracker: Tracker, state: State, view: HourView, p: Params) -> None:
 
 
 def _settled(ep: Episode, state: State, index: dict[int, int]) -> bool:
-    return ep.family != "port" or state.cusum[index[ep.key]] <= 0
+    if ep.family != "port":
+        return True
+    i = index[ep.key]
+    return bool(state.cusum[i] <= 0 and state.ucusum[i] <= 0)
 
 
 def _alarm(tracker: Tracker, state: State, view: HourView, i: int, p: Params) -> None:
@@ -125,7 +134,7 @@ def _alarm(tracker: Tracker, state: State, view: HourView, i: int, p: Params) ->
     score = max(float(view.score[i]) if view.burst[i] else 0.0, _cusum_score(view, i))
     ep = tracker.open.get(f"{key}:port")
     if ep is None:
-        start = int(state.run_start[i]) if state.run_start[i] >= 0 else view.hour
+        start = state.onset(i) if state.onset(i) >= 0 else view.hour
         onset = max(start, view.hour - 72)
         ep = _open(view, key, "port", _kind(state, view, i, p), onset, score)
         ep.burst = bool(view.burst[i])
@@ -133,7 +142,7 @@ def _alarm(tracker: Tracker, state: State, view: HourView, i: int, p: Params) ->
         return
     ep.last_alarm = view.hour
     ep.score = max(ep.score, score)
-    if ep.kind == "local" and _kind(state, view, i, p) == "global":
+    if ep.kind == "local" and _kind(state, view, i, p, ep) == "global":
         ep.kind = "global"
 
 

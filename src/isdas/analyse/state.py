@@ -30,6 +30,7 @@ class Params:
     floor_burst: float = 8.0  # distinct sources above expected for a burst alarm
     floor_run: float = 10.0  # peak distinct excess over a CUSUM run
     run_excess_min: float = 15.0
+    sustained_excess: float = 40.0  # union run excess (source-hours) that stands in for the peak
     quiet_reset: int = 12
     cusum_cap: float = 200.0
     local_share: float = 0.8
@@ -47,6 +48,11 @@ class Params:
     recon_dormant: float = (
         0.5 / 24
     )  # expected distinct sources per hour below which a port is dormant
+    sensor_warmup: int = 24  # healthy hours before a sensor joins the tests (it learns meanwhile)
+    union_material: float = 20.0  # sources/h from which a sensor's presence shapes the union
+    union_settle: int = 6  # hours the union tests pause after the set of material sensors changes
+    shift_min: float = 5.0  # union CUSUM design shift: max(1, min(0.3 m, max(shift_min, k sd)))
+    shift_sd: float = 1.5
 
 
 @dataclass
@@ -66,9 +72,17 @@ class State:
     run_peak: F64 = field(default_factory=lambda: np.zeros(0))  # peak distinct excess in the run
     run_start: F64 = field(default_factory=lambda: np.zeros(0))  # hour index, -1 when no run
     run_sensor: F64 = field(default_factory=lambda: np.zeros((0, 0)))  # (K,S) excess in the run
+    union_var: F64 = field(default_factory=lambda: np.zeros(0))  # (K,) union residual variance
+    ucusum: F64 = field(default_factory=lambda: np.zeros(0))  # (K,) CUSUM on the union
+    u_excess: F64 = field(default_factory=lambda: np.zeros(0))  # union excess over its run
+    u_peak: F64 = field(default_factory=lambda: np.zeros(0))
+    u_quiet: F64 = field(default_factory=lambda: np.zeros(0))
+    u_start: F64 = field(default_factory=lambda: np.zeros(0))  # hour index, -1 when no run
     health: F64 = field(default_factory=lambda: np.zeros(0))  # (S,) health baseline
     health_n: F64 = field(default_factory=lambda: np.zeros(0))  # (S,) healthy hours seen
     down_since: F64 = field(default_factory=lambda: np.zeros(0))  # (S,) hours down, <0 = recovering
+    shaping: F64 = field(default_factory=lambda: np.zeros(0))  # (S,) 1 = material and up last hour
+    union_hold: int = 0  # hours left before the union tests resume after a sensor-set change
     hours: int = 0  # hours processed
     last_hour: int = -1
     s_star: float = 0.0  # calibrated thresholds (0 = not yet calibrated)
@@ -82,13 +96,21 @@ class State:
             self.__dict__["_kidx"] = cached
         return cached
 
+    def onset(self, i: int) -> int:
+        """Start hour of the earliest open CUSUM run of row `i` (-1 when none)."""
+        starts = [v for v in (self.run_start[i], self.u_start[i]) if v >= 0]
+        return int(min(starts)) if starts else -1
+
     def sensor_index(self) -> dict[str, int]:
         return {s: i for i, s in enumerate(self.sensors)}
 
 
-KEY_ARRAYS = ("var", "union_level", "cusum", "quiet", "run_excess", "run_peak")
+KEY_ARRAYS = (
+    "var", "union_level", "cusum", "quiet", "run_excess", "run_peak",
+    "union_var", "ucusum", "u_excess", "u_peak", "u_quiet",
+)  # fmt: skip
 KS_ARRAYS = ("level", "pk_level", "run_sensor")
-S_ARRAYS = ("health", "health_n", "down_since")
+S_ARRAYS = ("health", "health_n", "down_since", "shaping")
 
 
 def _new_keys(state: State, keys: I64 | list[int]) -> list[int]:
@@ -119,6 +141,7 @@ def grow(state: State, keys: I64 | list[int], sensors: list[str]) -> None:
     for name in KEY_ARRAYS:
         setattr(state, name, np.concatenate([getattr(state, name), np.zeros(nk)]))
     state.run_start = np.concatenate([state.run_start, np.full(nk, -1.0)])
+    state.u_start = np.concatenate([state.u_start, np.full(nk, -1.0)])
     state.profile = np.concatenate([state.profile, np.ones((nk, 24))])
     for name in KS_ARRAYS:
         old = getattr(state, name)
@@ -155,7 +178,7 @@ def from_arrays(arrays: dict[str, npt.NDArray[np.generic]]) -> State:
             state.keys = [int(v) for v in value]
         elif f.name == "sensors":
             state.sensors = [str(v) for v in value]
-        elif f.name in ("hours", "last_hour"):
+        elif f.name in ("hours", "last_hour", "union_hold"):
             setattr(state, f.name, int(value))
         elif f.name in ("s_star", "h_star"):
             setattr(state, f.name, float(value))

@@ -47,7 +47,11 @@ def _load(con: duckdb.DuckDBPyConnection, name: str, budget: float) -> Detector:
     ).fetchone()
     if row is None:
         return Detector(budget=budget)
-    det = detector_from_bytes(bytes(row[1]))
+    try:
+        det = detector_from_bytes(bytes(row[1]))
+    except (KeyError, ValueError):  # saved by an older version without some state
+        log.info("detector state from another version: starting over")
+        return Detector(budget=budget)
     if det.budget != budget or checksum(con, det.state.last_hour) != row[0]:
         log.info("detector state out of date (budget or late data): starting over")
         return Detector(budget=budget)
