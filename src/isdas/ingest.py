@@ -12,7 +12,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from isdas.store import writes
 from isdas.store.lake import PartWriter, check_sensor_id, table_hours
 
 Progress = Callable[[int], None]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PacketBatch = Mapping[str, npt.NDArray[Any]]
 CAPTURE_COLUMNS = tuple(
     c for c in EVENT_SCHEMA.names if c not in ("sensor", "country", "cls", "tags")
@@ -245,26 +246,71 @@ def _hour_datetimes(hours: Iterable[int]) -> list[datetime]:
 def ingest_batch(
     settings: Settings, sensor_id: str, data: pa.Table | PacketBatch, batch_id: str
 ) -> BatchResult:
-    """Store one sensor batch (capture columns or a full EVENT_SCHEMA table), once per id."""
-    check_sensor_id(sensor_id)
-    source = f"b-{sensor_id}-{batch_id}"
+    """Store one sensor batch (capture columns or a full EVENT_SCHEMA table), once per id,
+    with its metrics recounted before returning."""
+    source = f"b-{check_sensor_id(sensor_id)}-{batch_id}"
     table = data if isinstance(data, pa.Table) and "cls" in data.column_names else None
     if table is None:
         table = enrich(_columns(data), sensor_id, research_networks(settings))
     if writes.is_registered(settings, source):
         return BatchResult(batch_id, "duplicate", 0)
+    pending = write_batch(settings, sensor_id, table, source, None)
+    if not writes.register_batches(settings, [pending])[0]:
+        return BatchResult(batch_id, "duplicate", 0)
+    writes.flush_metrics(settings)
+    hours = [datetime.fromtimestamp(h * 3600, tz=UTC) for h in pending.hours]
+    return BatchResult(batch_id, "stored", table.num_rows, hours)
+
+
+def prepare_batch(
+    settings: Settings,
+    sensor_id: str,
+    batch: PacketBatch,
+    source: str,
+    batch_id: str,
+    research: tuple[Network, ...] = (),
+) -> writes.PendingBatch:
+    """Enrich a validated collector batch and write its parts under temporary names (the
+    CPU-heavy half of storing it, safe to run in parallel); `writes.register_batches`
+    publishes and registers it."""
+    table = enrich(batch, check_sensor_id(sensor_id), research)
+    return write_batch(settings, sensor_id, table, source, batch_id)
+
+
+def write_batch(
+    settings: Settings, sensor_id: str, table: pa.Table, source: str, batch_id: str | None
+) -> writes.PendingBatch:
+    """Write `table` (EVENT_SCHEMA columns) as sealed temporary parts of `source`."""
     writer = PartWriter(settings.lake, sensor_id, source)
     try:
         writer.write(table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA))
-        parts = writer.commit()
+        writer.seal()
     except BaseException:
         writer.abort()
         raise
-    hours = _hour_datetimes(table_hours(table)) if table.num_rows else []
-    meta = writes.SourceMeta(source, f"batch:{batch_id}", sensor_id, 0, table.num_rows, 0, None)
-    if not writes.register(settings, meta, parts, hours):
-        return BatchResult(batch_id, "duplicate", 0)
-    return BatchResult(batch_id, "stored", table.num_rows, hours)
+    ts = table.column("ts").cast(pa.int64()).to_numpy()
+    span = (_us_dt(int(ts.min())), _us_dt(int(ts.max()))) if len(ts) else None
+    hours = [h // 3_600_000_000 for h in table_hours(table)]
+    targets = distinct_pairs(table.column("dst_hi").to_numpy(), table.column("dst_lo").to_numpy())
+    return writes.PendingBatch(
+        sensor_id, batch_id, source, writer, table.num_rows, span, hours, targets
+    )
+
+
+def _us_dt(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=us)
+
+
+def distinct_pairs(hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64]) -> pa.Table:
+    """Distinct (hi, lo) address pairs as a table (dst_hi, dst_lo); sort + diff."""
+    if len(hi) == 0:
+        return pa.table({"dst_hi": pa.array([], pa.uint64()), "dst_lo": pa.array([], pa.uint64())})
+    order = np.lexsort((lo, hi))
+    shi, slo = hi[order], lo[order]
+    keep = np.empty(len(shi), dtype=bool)
+    keep[0] = True
+    keep[1:] = (shi[1:] != shi[:-1]) | (slo[1:] != slo[:-1])
+    return pa.table({"dst_hi": shi[keep], "dst_lo": slo[keep]})
 
 
 def _columns(data: pa.Table | PacketBatch) -> PacketBatch:

@@ -35,14 +35,13 @@ from isdas.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def collector_routes(settings: Settings) -> list[BaseRoute]:
-    """The collector's ingest and heartbeat routes, or [] before that module exists."""
-    try:
-        from isdas.serve import collector  # type: ignore[attr-defined, unused-ignore]
-    except ImportError:
-        return []
-    found: list[BaseRoute] = list(collector.routes(settings))
-    return found
+def collector_parts(settings: Settings) -> tuple[list[BaseRoute], Any]:
+    """The collector's ingest and heartbeat routes and its lifespan (which starts the
+    committer, recovering deferred metrics, and flushes them at shutdown)."""
+    from isdas.serve import collector
+
+    found = collector.Collector(settings, collector.CollectorConfig.from_env())
+    return found.routes(), found.lifespan
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -66,8 +65,9 @@ def create_app(settings: Settings) -> Starlette:
     0 disables the cache). Any catalog write invalidates it anyway.
     """
     static = resources.files("isdas.serve") / "static"
+    collector_routes, lifespan = collector_parts(settings)
     routes: list[BaseRoute] = [
-        *collector_routes(settings),
+        *collector_routes,
         *pages.ROUTES,
         *api.ROUTES,
         Mount("/static", StaticFiles(directory=str(static)), name="static"),
@@ -82,7 +82,9 @@ def create_app(settings: Settings) -> Starlette:
         Middleware(TimingMiddleware, recorder=latency),
         Middleware(SecurityMiddleware, token_source=settings),
     ]
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
+    app = Starlette(
+        routes=routes, middleware=middleware, exception_handlers=handlers, lifespan=lifespan
+    )
     app.state.settings = settings
     ttl = float(os.environ.get("ISDAS_SERVE_CACHE_SECONDS", "60") or 0)
     app.state.cache = VersionedCache(settings.catalog, ttl=ttl)

@@ -15,6 +15,7 @@ Errors are JSON {"ok": false, "error": "...", "status": N}.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import importlib
 import json
@@ -23,7 +24,10 @@ import os
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import Future
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +38,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from isdas.errors import InputError, IsdasError, PayloadTooLarge, ValidationError
+from isdas.errors import InputError, IsdasError, PayloadTooLarge, StoreError, ValidationError
 from isdas.sensor import wire
 from isdas.settings import Settings
 from isdas.store import tokens
@@ -63,6 +67,7 @@ class CollectorConfig:
     rate_per_s: float = 50.0
     burst: float = 100.0
     auth_cache_s: float = 2.0
+    flush_s: float = 2.0  # seconds between recounts of the metrics of acknowledged batches
 
     @classmethod
     def from_env(cls) -> CollectorConfig:
@@ -199,6 +204,98 @@ def store_batch(
     return False
 
 
+class Committer:
+    """The collector's one catalog writer: a thread that registers every pending batch in
+    one transaction (group commit) and, every `flush_s` seconds while batches came in, once
+    at start (recovery after a crash) and once at stop, recounts the deferred metrics."""
+
+    def __init__(self, settings: Settings, flush_s: float) -> None:
+        self.settings = settings
+        self.flush_s = flush_s
+        self._cond = threading.Condition()
+        self._pending: list[tuple[Any, Future[bool]]] = []
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._dirty = True  # marks a killed predecessor may have left
+        self._next_flush = 0.0
+
+    def start(self) -> None:
+        """Start the writer thread (idempotent); it first flushes what a crash left dirty."""
+        with self._cond:
+            if self._thread is None and not self._stopping:
+                self._thread = threading.Thread(target=self._run, name="isdas-committer")
+                self._thread.daemon = True
+                self._thread.start()
+
+    def submit(self, pending: Any) -> Future[bool]:
+        """Queue a prepared batch; the future says True (stored) or False (duplicate)."""
+        future: Future[bool] = Future()
+        self.start()
+        with self._cond:
+            if self._stopping:
+                raise StoreError("collector is shutting down")
+            self._pending.append((pending, future))
+            self._cond.notify()
+        return future
+
+    def stop(self) -> None:
+        """Register what is queued, flush the metrics, and end the thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _take(self) -> tuple[list[tuple[Any, Future[bool]]], bool]:
+        with self._cond:
+            while not (self._pending or self._stopping or self._flush_due()):
+                timeout = self._next_flush - time.monotonic() if self._dirty else None
+                self._cond.wait(timeout)
+            taken, self._pending = self._pending, []
+            return taken, self._stopping
+
+    def _flush_due(self) -> bool:
+        return self._dirty and time.monotonic() >= self._next_flush
+
+    def _run(self) -> None:
+        while True:
+            taken, stopping = self._take()
+            if taken:
+                self._commit(taken)
+            if self._dirty and (stopping or self._flush_due()):
+                self._flush()
+            if stopping and not self._pending:
+                return
+
+    def _commit(self, taken: list[tuple[Any, Future[bool]]]) -> None:
+        from isdas.store import writes
+
+        started = time.monotonic()
+        try:
+            stored = writes.register_batches(self.settings, [p for p, _ in taken])
+            log.debug("%d batches registered in %.3f s", len(taken), time.monotonic() - started)
+        except BaseException as exc:
+            for _, future in taken:
+                future.set_exception(exc)
+            return
+        self._dirty = True
+        for (_, future), new in zip(taken, stored, strict=True):
+            future.set_result(new)
+
+    def _flush(self) -> None:
+        from isdas.store import writes
+
+        started = time.monotonic()
+        try:
+            hours = writes.flush_metrics(self.settings)
+            self._dirty = False
+            log.debug("metrics of %d hours recounted in %.2f s", hours, time.monotonic() - started)
+        except IsdasError as exc:
+            log.warning("metrics flush failed (retried in %g s): %s", self.flush_s, exc)
+        self._next_flush = time.monotonic() + self.flush_s
+
+
 class Collector:
     """The two collector endpoints, bound to one data home."""
 
@@ -207,16 +304,32 @@ class Collector:
     ) -> None:
         self.settings = settings
         self.config = config
-        self._ingest = ingest
+        self._ingest = ingest  # a replacement of the storing path (tests, accept-path bench)
         self._auth = _Auth(settings, config.auth_cache_s)
         self._buckets = _Buckets(config.rate_per_s, config.burst)
-        self._lock = threading.Lock()  # one catalog writer at a time inside this process
+        self._lock = threading.Lock()  # serialises a replacement `ingest`
+        self.committer = Committer(settings, config.flush_s)
+        self._acked = _Recent(100_000)
 
     def _store(self, sensor_id: str, batch_id: str, decoded: wire.Decoded) -> bool:
         with self._lock:
-            if self._ingest is None:
-                self._ingest = default_ingest()
+            assert self._ingest is not None
             return store_batch(self.settings, self._ingest, sensor_id, batch_id, decoded)
+
+    def _prepare(self, body: bytes, sensor_id: str, batch_id: str) -> tuple[int, Any]:
+        """Decode and check a body, then enrich it and write its parts under temporary
+        names (threadpool); (events, pending batch or None when known to be a duplicate)."""
+        decoded = wire.decode(body, max_events=self.config.max_events)
+        check_times(decoded, self.config, time.time_ns() // 1000)
+        if (sensor_id, batch_id) in self._acked:
+            return decoded.events, None
+        ingest = importlib.import_module("isdas.ingest")
+        source = f"b-{sensor_id}-{ingest_id(batch_id)}"
+        research = ingest.research_networks(self.settings)
+        pending = ingest.prepare_batch(
+            self.settings, sensor_id, decoded.batch, source, batch_id, research
+        )
+        return decoded.events, pending
 
     async def ingest(self, request: Request) -> JSONResponse:
         sensor_id = await self._auth.sensor(request)
@@ -225,12 +338,20 @@ class Collector:
         if not BATCH_ID_RE.match(batch_id):
             raise ValidationError("missing or malformed X-Batch-Id header")
         body = await read_body(request, self.config.max_body_bytes)
-        decoded = await run_in_threadpool(wire.decode, body, max_events=self.config.max_events)
-        check_times(decoded, self.config, time.time_ns() // 1000)
-        duplicate = await run_in_threadpool(self._store, sensor_id, batch_id, decoded)
+        if self._ingest is not None:
+            decoded = await run_in_threadpool(wire.decode, body, max_events=self.config.max_events)
+            check_times(decoded, self.config, time.time_ns() // 1000)
+            duplicate = await run_in_threadpool(self._store, sensor_id, batch_id, decoded)
+            events = decoded.events
+        else:
+            events, pending = await run_in_threadpool(self._prepare, body, sensor_id, batch_id)
+            duplicate = pending is None or not await asyncio.wrap_future(
+                self.committer.submit(pending)
+            )
+            self._acked.add((sensor_id, batch_id))
         if duplicate:
             log.info("batch %s of %s acknowledged again (retry)", batch_id, sensor_id)
-        body_out = {"ok": True, "batch_id": batch_id, "events": decoded.events}
+        body_out = {"ok": True, "batch_id": batch_id, "events": events}
         return JSONResponse({**body_out, "duplicate": duplicate})
 
     async def heartbeat(self, request: Request) -> JSONResponse:
@@ -242,8 +363,43 @@ class Collector:
         await run_in_threadpool(
             tokens.record_heartbeat, self.settings, sensor_id, beat, sensor_time
         )
+        self.committer.start()  # recovery flush even before the first batch arrives
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         return JSONResponse({"ok": True, "sensor": sensor_id, "server_time": now})
+
+    def routes(self) -> list[BaseRoute]:
+        """POST /api/v1/ingest and POST /api/v1/heartbeat bound to this collector."""
+        return [
+            Route("/api/v1/ingest", _guard(self.ingest), methods=["POST"]),
+            Route("/api/v1/heartbeat", _guard(self.heartbeat), methods=["POST"]),
+        ]
+
+    @asynccontextmanager
+    async def lifespan(self, app: object = None) -> AsyncIterator[None]:
+        """Start the committer with the server (recovering a crash's dirty marks at once) and
+        stop it with the server (registering what is queued, flushing the metrics)."""
+        self.committer.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(self.committer.stop)
+
+
+@dataclass
+class _Recent:
+    """A bounded set of recently acknowledged (sensor, batch id): retries skip the work."""
+
+    size: int
+    items: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.items
+
+    def add(self, key: tuple[str, str]) -> None:
+        self.items[key] = None
+        self.items.move_to_end(key)
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
 
 
 def _parse_time(text: str) -> datetime | None:
@@ -268,9 +424,9 @@ def parse_heartbeat(body: bytes) -> dict[str, Any]:
 def routes(
     settings: Settings, config: CollectorConfig | None = None, ingest: IngestFn | None = None
 ) -> list[BaseRoute]:
-    """The collector routes: POST /api/v1/ingest and POST /api/v1/heartbeat."""
-    collector = Collector(settings, config or CollectorConfig.from_env(), ingest)
-    return [
-        Route("/api/v1/ingest", _guard(collector.ingest), methods=["POST"]),
-        Route("/api/v1/heartbeat", _guard(collector.heartbeat), methods=["POST"]),
-    ]
+    """The collector routes: POST /api/v1/ingest and POST /api/v1/heartbeat.
+
+    Their committer thread starts with the first request; serve a `Collector`'s `routes()`
+    with its `lifespan` to start it (and recover) at startup and flush at shutdown.
+    """
+    return Collector(settings, config or CollectorConfig.from_env(), ingest).routes()

@@ -76,6 +76,7 @@ class _DayFile:
             self.temp, EVENT_SCHEMA, compression="lz4", use_dictionary=["sensor", "country"]
         )
         self.rows = 0
+        self.sealed = False
         self.min_us = np.iinfo(np.int64).max
         self.max_us = np.iinfo(np.int64).min
 
@@ -85,10 +86,17 @@ class _DayFile:
         self.min_us = min(self.min_us, int(ts_us.min()))
         self.max_us = max(self.max_us, int(ts_us.max()))
 
-    def commit(self) -> None:
+    def seal(self) -> None:
+        """Close and fsync the temporary file (idempotent); `commit` then only renames it."""
+        if self.sealed:
+            return
         self.writer.close()
         with open(self.temp, "rb+") as fh:
             os.fsync(fh.fileno())
+        self.sealed = True
+
+    def commit(self) -> None:
+        self.seal()
         os.replace(self.temp, self.final)
         _fsync_dir(self.final.parent)
 
@@ -126,6 +134,11 @@ class PartWriter:
             rel = part_path(self.sensor_id, EPOCH + timedelta(days=day), self.source)
             self._days[day] = _DayFile(self.lake / rel)
         return self._days[day]
+
+    def seal(self) -> None:
+        """Finish and fsync every temporary file (the slow part of `commit`, nothing visible)."""
+        for f in self._days.values():
+            f.seal()
 
     def commit(self) -> list[Part]:
         """Rename every temporary file into place; the written parts."""

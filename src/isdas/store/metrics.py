@@ -1,10 +1,12 @@
 """Store stage: hourly metrics, recomputed from the registered lake parts.
 
-Per-sensor metrics are recomputed for the (sensor, hours) an ingest touched, inside the same
-transaction that registers its parts. All-sensor metrics (distinct sources across sensors,
-per-country) are recomputed for the hours listed in `dirty_hours` by `flush`. Every number is
-therefore a recount from the lake, never an increment, which keeps re-runs and crash recovery
-free of double counting. Only registered parts are read.
+Per-sensor metrics are recomputed for the (sensor, hours) a file ingest touched, inside the
+same transaction that registers its parts; a collector batch only marks its (sensor, hours) in
+`dirty_sensor_hours` and the collector's flusher recounts them later. All-sensor metrics
+(distinct sources across sensors, per-country) are recomputed for the hours listed in
+`dirty_hours` by `flush`. Every number is therefore a recount from the lake, never an
+increment, which keeps re-runs and crash recovery free of double counting. Only registered
+parts are read, and only those whose time span meets a recounted hour.
 """
 
 from __future__ import annotations
@@ -43,44 +45,110 @@ def _set_hours(con: duckdb.DuckDBPyConnection, hours: Sequence[datetime]) -> Non
     con.unregister("_hours_in")
 
 
-def _part_files(con: duckdb.DuckDBPyConnection, lake: Path, sensor_id: str | None) -> list[str]:
-    sql = "SELECT path FROM parts WHERE day IN (SELECT DISTINCT hour::DATE FROM _hours)"
-    args: list[object] = []
-    if sensor_id is not None:
-        sql += " AND sensor_id = ?"
-        args.append(sensor_id)
-    return [str(lake / p) for (p,) in con.execute(sql + " ORDER BY path", args).fetchall()]
+def _set_pairs(
+    con: duckdb.DuckDBPyConnection,
+    pairs: Sequence[tuple[str, datetime]],
+    hours: Sequence[datetime] = (),
+) -> None:
+    """Temp tables _sh(sensor_id, hour, h) of `pairs`, and _hours of their hours and `hours`."""
+    _set_hours(con, [hour for _, hour in pairs] + list(hours))
+    con.execute("CREATE OR REPLACE TEMP TABLE _sh (sensor_id TEXT, hour TIMESTAMP, h BIGINT)")
+    rows = pa.table(
+        {
+            "sensor_id": pa.array([s for s, _ in pairs], pa.string()),
+            "hour": pa.array([h.replace(tzinfo=None) for _, h in pairs], pa.timestamp("us")),
+        }
+    )
+    con.register("_sh_in", rows)
+    con.execute(
+        "INSERT INTO _sh SELECT DISTINCT sensor_id, hour, epoch_us(hour) // 3600000000 FROM _sh_in"
+    )
+    con.unregister("_sh_in")
+
+
+# registered parts holding rows of an hour of _sh / _hours: by time span, so a recount reads
+# only the parts of the hours it recounts, never the rest of their day
+_OVERLAP = "(p.min_ts < x.hour + INTERVAL 1 HOUR AND p.max_ts >= x.hour)"
+_IN_SH = "SEMI JOIN _sh x ON e.sensor = x.sensor_id AND e.h = x.h"
+
+
+def _part_files(con: duckdb.DuckDBPyConnection, lake: Path, by_sensor: bool) -> list[str]:
+    join = "_sh x ON p.sensor_id = x.sensor_id AND" if by_sensor else "_hours x ON"
+    sql = f"SELECT DISTINCT p.path FROM parts p JOIN {join} {_OVERLAP}"
+    return [str(lake / p) for (p,) in con.execute(sql + " ORDER BY 1").fetchall()]
+
+
+def _collect(con: duckdb.DuckDBPyConnection, lake: Path, by_sensor: bool) -> list[str]:
+    """Temp table _k: packets per distinct (h, sensor, key, country, source) of the events of
+    the (sensor, hour)s in _sh (by_sensor) or of every sensor in the hours of _hours; every
+    count is then a small group-by of _k. The part files read."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _k (h BIGINT, sensor TEXT, proto UTINYINT, port INTEGER, "
+        "cls TEXT, country TEXT, src UHUGEINT, n BIGINT)"
+    )
+    files = _part_files(con, lake, by_sensor)
+    if files:
+        where = _IN_SH if by_sensor else "WHERE h IN (SELECT h FROM _hours)"
+        con.execute(
+            f"""INSERT INTO _k SELECT h, sensor, proto, port, cls, country, src, count(*)
+            FROM ({EVENTS}) e {where} GROUP BY ALL""",
+            {"files": files},
+        )
+    return files
 
 
 def recompute_sensor(
     con: duckdb.DuckDBPyConnection, lake: Path, sensor_id: str, hours: Sequence[datetime]
 ) -> None:
-    """Recount metrics_sensor and sensor_hours of `sensor_id` for `hours` (inside a transaction)."""
-    _set_hours(con, hours)
-    files = _part_files(con, lake, sensor_id)
+    """Recount metrics_sensor and sensor_hours of `sensor_id` for `hours` (inside a transaction).
+
+    Leaves the temp table _hours holding `hours`."""
+    recompute_sensor_hours(con, lake, [(sensor_id, h) for h in hours])
+
+
+def recompute_sensor_hours(
+    con: duckdb.DuckDBPyConnection, lake: Path, pairs: Sequence[tuple[str, datetime]]
+) -> None:
+    """Recount metrics_sensor and sensor_hours for each (sensor, hour) of `pairs` (inside a
+    transaction)."""
+    _set_pairs(con, pairs)
+    _collect(con, lake, by_sensor=True)
+    _recount_sensors(con, lake)
+    con.execute("DROP TABLE _k")
+
+
+def _recount_sensors(con: duckdb.DuckDBPyConnection, lake: Path) -> None:
+    """metrics_sensor and sensor_hours of the (sensor, hour)s in _sh, from _k (which must hold
+    them) and one pass over their parts for the distinct targets."""
     for table in ("metrics_sensor", "sensor_hours"):
         con.execute(
-            f"DELETE FROM {table} WHERE sensor_id = ? AND hour IN (SELECT hour FROM _hours)",
-            [sensor_id],
+            f"DELETE FROM {table} t WHERE EXISTS "
+            "(SELECT 1 FROM _sh x WHERE x.sensor_id = t.sensor_id AND x.hour = t.hour)"
         )
+    files = _part_files(con, lake, by_sensor=True)
     if not files:
         return
     con.execute(
         f"""INSERT INTO metrics_sensor
-        SELECT {HOUR}, sensor, proto, port, cls, count(*), count(DISTINCT src), count(DISTINCT dst)
-        FROM ({EVENTS}) e WHERE h IN (SELECT h FROM _hours) GROUP BY h, sensor, proto, port, cls""",
+        WITH s AS (SELECT h, sensor, proto, port, cls, sum(n) AS packets,
+                          count(DISTINCT src) AS sources
+                   FROM _k e {_IN_SH} GROUP BY h, sensor, proto, port, cls),
+             d AS (SELECT h, sensor, proto, port, cls, count(*) AS targets FROM
+                   (SELECT DISTINCT h, sensor, proto, port, cls, dst FROM ({EVENTS}) e {_IN_SH})
+                   GROUP BY h, sensor, proto, port, cls)
+        SELECT {HOUR}, sensor, proto, port, cls, packets, sources, targets
+        FROM s JOIN d USING (h, sensor, proto, port, cls)""",
         {"files": files},
     )
     con.execute(
         f"""INSERT INTO sensor_hours
-        SELECT {HOUR}, sensor, count(*), count(DISTINCT src)
-        FROM ({EVENTS}) e WHERE h IN (SELECT h FROM _hours) GROUP BY h, sensor""",
-        {"files": files},
+        SELECT {HOUR}, sensor, sum(n), count(DISTINCT src) FROM _k e {_IN_SH} GROUP BY h, sensor"""
     )
 
 
 def flush(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
-    """Recount all-sensor metrics for every dirty hour in one transaction; hours flushed."""
+    """Recount deferred and all-sensor metrics of every dirty hour in one transaction; hours
+    flushed."""
     con.execute("BEGIN TRANSACTION")
     try:
         flushed = flush_dirty(con, lake)
@@ -92,28 +160,44 @@ def flush(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
 
 
 def flush_dirty(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
-    """Recount all-sensor metrics for every dirty hour and clear them (caller's transaction)."""
+    """Recount the per-sensor metrics of every dirty (sensor, hour), then the all-sensor
+    metrics of every dirty hour, from one pass over their parts, and clear both marks
+    (caller's transaction); the number of hours flushed."""
+    pairs = [(str(s), h) for s, h in con.execute("SELECT * FROM dirty_sensor_hours").fetchall()]
     hours = [h for (h,) in con.execute("SELECT hour FROM dirty_hours").fetchall()]
-    if hours:
-        _flush_hours(con, lake, hours)
-        con.execute("DELETE FROM dirty_hours WHERE hour IN (SELECT hour FROM _hours)")
-    return len(hours)
+    if not pairs and not hours:
+        return 0
+    _set_pairs(con, pairs, hours)
+    _collect(con, lake, by_sensor=False)
+    if pairs:
+        _recount_sensors(con, lake)
+        con.execute(
+            "DELETE FROM dirty_sensor_hours d WHERE EXISTS "
+            "(SELECT 1 FROM _sh x WHERE x.sensor_id = d.sensor_id AND x.hour = d.hour)"
+        )
+    _recount_all_sensors(con)
+    con.execute("DELETE FROM dirty_hours WHERE hour IN (SELECT hour FROM _hours)")
+    con.execute("DROP TABLE _k")
+    row = con.execute("SELECT count(*) FROM _hours").fetchone()
+    return int(row[0]) if row else 0
 
 
-def _flush_hours(con: duckdb.DuckDBPyConnection, lake: Path, hours: Sequence[datetime]) -> None:
-    _set_hours(con, hours)
-    files = _part_files(con, lake, None)
+def pending(con: duckdb.DuckDBPyConnection) -> int:
+    """Dirty marks waiting for a flush (sensor-hours plus all-sensor hours)."""
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM dirty_sensor_hours) + (SELECT count(*) FROM dirty_hours)"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _recount_all_sensors(con: duckdb.DuckDBPyConnection) -> None:
+    """metrics_port and metrics_country of the hours in _hours, from _k (every sensor's events
+    of those hours) and the per-sensor tables."""
     for table in ("metrics_port", "metrics_country"):
         con.execute(f"DELETE FROM {table} WHERE hour IN (SELECT hour FROM _hours)")
-    if not files:
-        return
-    # one pass over the events: distinct (key, country, source) with packets; both
-    # all-sensor tables are then small group-bys of it
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _pairs AS
-        SELECT h, proto, port, cls, country, src, count(*) AS packets
-        FROM ({EVENTS}) e WHERE h IN (SELECT h FROM _hours) GROUP BY ALL""",
-        {"files": files},
+        """CREATE OR REPLACE TEMP TABLE _pairs AS
+        SELECT h, proto, port, cls, country, src, sum(n) AS packets FROM _k GROUP BY ALL"""
     )
     con.execute(
         f"""INSERT INTO metrics_port

@@ -3,6 +3,9 @@
 A source (a capture file's digest or a collector batch id) is registered at most once: the
 transaction checks `files`, inserts its parts, updates the sensor, recounts that sensor's
 metrics for the touched hours and marks those hours dirty for `metrics.flush`.
+
+Collector batches go through `register_batches`: many batches in one transaction (group
+commit) that only marks the touched (sensor, hour)s dirty; `flush_metrics` recounts them.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import duckdb
+import pyarrow as pa
 
 from isdas.errors import InputError
 from isdas.settings import Settings
 from isdas.store import metrics
 from isdas.store.catalog import connect
-from isdas.store.lake import Part
+from isdas.store.lake import Part, PartWriter
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,218 @@ def _update_sensor(
         EXCEPT SELECT sensor_id, dst_hi, dst_lo FROM sensor_targets WHERE sensor_id = $sid""",
         {"files": files, "sid": sensor_id},
     )
+    lo = min(_naive(p.min_ts) for p in parts)
+    hi = max(_naive(p.max_ts) for p in parts)
+    _bump_sensor(con, sensor_id, lo, hi, sum(p.rows for p in parts))
+
+
+@dataclass
+class PendingBatch:
+    """A collector batch whose parts are written and fsynced under temporary names, waiting
+    for `register_batches` to publish and register it (or drop it as a duplicate)."""
+
+    sensor_id: str
+    batch_id: str | None  # the sensor's id (collector_batches); None: not a collector batch
+    source: str  # the lake source id (files.digest)
+    writer: PartWriter
+    events: int
+    span: tuple[datetime, datetime] | None  # first and last event time (UTC)
+    hours: Sequence[int]  # distinct hours since the epoch of its events
+    targets: pa.Table  # distinct (dst_hi, dst_lo) of its events
+
+
+def register_batches(settings: Settings, batches: Sequence[PendingBatch]) -> list[bool]:
+    """Register many batches in one transaction (group commit); per batch, True if stored,
+    False if it was already registered (its temporary parts are then deleted).
+
+    Per-sensor and all-sensor metrics are not recounted here: the touched (sensor, hour)s and
+    hours are marked dirty in the same transaction, for `flush_metrics`. A part is renamed
+    into place only once its batch is known to be new, so a registered part is never replaced.
+    """
+    fresh: list[PendingBatch] = []
+    try:
+        with connect(settings) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                fresh = _new_batches(con, batches)
+                published = [(b, b.writer.commit()) for b in fresh]
+                _insert_batches(con, published)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+    finally:
+        for b in batches:
+            b.writer.abort()  # duplicates (and everything on failure); no-op once committed
+    ids = {id(b) for b in fresh}
+    return [id(b) in ids for b in batches]
+
+
+def _new_batches(
+    con: duckdb.DuckDBPyConnection, batches: Sequence[PendingBatch]
+) -> list[PendingBatch]:
+    """The batches neither registered before nor repeated earlier in `batches`."""
+    cand = pa.table(
+        {
+            "source": [b.source for b in batches],
+            "sensor_id": [b.sensor_id for b in batches],
+            "batch_id": pa.array([b.batch_id for b in batches], pa.string()),
+        }
+    )
+    con.register("_cand", cand)
+    try:
+        seen = {
+            str(r[0])
+            for r in con.execute(
+                """SELECT c.source FROM _cand c
+                WHERE EXISTS (SELECT 1 FROM files f WHERE f.digest = c.source)
+                   OR EXISTS (SELECT 1 FROM collector_batches k
+                              WHERE k.sensor_id = c.sensor_id AND k.batch_id = c.batch_id)"""
+            ).fetchall()
+        }
+    finally:
+        con.unregister("_cand")
+    out: list[PendingBatch] = []
+    for b in batches:
+        if b.source not in seen:
+            seen.add(b.source)
+            out.append(b)
+    return out
+
+
+def _insert_batches(
+    con: duckdb.DuckDBPyConnection, published: Sequence[tuple[PendingBatch, list[Part]]]
+) -> None:
+    """Rows of the new batches: parts, files, collector_batches, sensors, targets, dirty marks."""
+    if not published:
+        return
+    now = datetime.now(UTC).replace(tzinfo=None)
+    for sensor_id in sorted({b.sensor_id for b, _ in published}):
+        ensure_sensor(con, sensor_id, None, now)
+    _insert_rows(con, "parts", _parts_rows(published))
+    stored = [b for b, parts in published if parts]
+    _insert_rows(con, "files", _files_rows(stored, now))
+    _insert_rows(con, "collector_batches", _batch_rows(published, now))
+    if stored:
+        _add_targets(con, stored)
+        _mark_dirty(con, stored)
+        _update_sensors(con, published)
+
+
+def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    if rows.num_rows:
+        con.register("_rows", rows)
+        try:
+            con.execute(f"INSERT INTO {table} SELECT * FROM _rows")
+        finally:
+            con.unregister("_rows")
+
+
+def _parts_rows(published: Sequence[tuple[PendingBatch, list[Part]]]) -> pa.Table:
+    rows = [(b, p) for b, parts in published for p in parts]
+    return pa.table(
+        {
+            "path": [p.path for _, p in rows],
+            "source": [b.source for b, _ in rows],
+            "sensor_id": [b.sensor_id for b, _ in rows],
+            "day": pa.array([p.day for _, p in rows], pa.date32()),
+            "rows": pa.array([p.rows for _, p in rows], pa.int64()),
+            "min_ts": pa.array([_naive(p.min_ts) for _, p in rows], pa.timestamp("us")),
+            "max_ts": pa.array([_naive(p.max_ts) for _, p in rows], pa.timestamp("us")),
+        }
+    )
+
+
+def _files_rows(stored: Sequence[PendingBatch], now: datetime) -> pa.Table:
+    n = len(stored)
+    return pa.table(
+        {
+            "digest": [b.source for b in stored],
+            "path": [f"batch:{b.batch_id or b.source}" for b in stored],
+            "sensor_id": [b.sensor_id for b in stored],
+            "size": pa.array([0] * n, pa.int64()),
+            "packets": pa.array([b.events for b in stored], pa.int64()),
+            "skipped": pa.array([0] * n, pa.int64()),
+            "errors": pa.array([None] * n, pa.string()),
+            "ingested_at": pa.array([now] * n, pa.timestamp("us")),
+        }
+    )
+
+
+def _batch_rows(published: Sequence[tuple[PendingBatch, list[Part]]], now: datetime) -> pa.Table:
+    acked = [b for b, _ in published if b.batch_id is not None]
+    spans = [b.span or (None, None) for b in acked]
+    return pa.table(
+        {
+            "sensor_id": [b.sensor_id for b in acked],
+            "batch_id": pa.array([b.batch_id for b in acked], pa.string()),
+            "events": pa.array([b.events for b in acked], pa.int64()),
+            "min_ts": pa.array([_naive(s[0]) if s[0] else None for s in spans], pa.timestamp("us")),
+            "max_ts": pa.array([_naive(s[1]) if s[1] else None for s in spans], pa.timestamp("us")),
+            "received_at": pa.array([now] * len(acked), pa.timestamp("us")),
+        }
+    )
+
+
+def _add_targets(con: duckdb.DuckDBPyConnection, stored: Sequence[PendingBatch]) -> None:
+    """Distinct destinations of the batches not yet in sensor_targets."""
+    tables = [
+        b.targets.select(["dst_hi", "dst_lo"]).append_column(
+            "sensor_id", pa.array([b.sensor_id] * b.targets.num_rows, pa.string())
+        )
+        for b in stored
+    ]
+    con.register("_dst", pa.concat_tables(tables))
+    try:
+        con.execute(
+            """INSERT INTO sensor_targets
+            SELECT DISTINCT sensor_id, dst_hi, dst_lo FROM _dst
+            EXCEPT SELECT sensor_id, dst_hi, dst_lo FROM sensor_targets
+                   WHERE sensor_id IN (SELECT sensor_id FROM _dst)"""
+        )
+    finally:
+        con.unregister("_dst")
+
+
+def _mark_dirty(con: duckdb.DuckDBPyConnection, stored: Sequence[PendingBatch]) -> None:
+    """Mark every (sensor, hour) and hour the batches touched for the next flush."""
+    pairs = sorted({(b.sensor_id, h) for b in stored for h in b.hours})
+    marks = pa.table(
+        {
+            "sensor_id": [s for s, _ in pairs],
+            "h": pa.array([h for _, h in pairs], pa.int64()),
+        }
+    )
+    con.register("_marks", marks)
+    try:
+        con.execute(
+            "INSERT OR IGNORE INTO dirty_sensor_hours "
+            "SELECT DISTINCT sensor_id, make_timestamp(h * 3600000000) FROM _marks"
+        )
+        con.execute(
+            "INSERT OR IGNORE INTO dirty_hours "
+            "SELECT DISTINCT make_timestamp(h * 3600000000) FROM _marks"
+        )
+    finally:
+        con.unregister("_marks")
+
+
+def _update_sensors(
+    con: duckdb.DuckDBPyConnection, published: Sequence[tuple[PendingBatch, list[Part]]]
+) -> None:
+    """Packets, first and last seen, and (without CIDRs) the monitored address count."""
+    totals: dict[str, tuple[datetime, datetime, int]] = {}
+    for b, parts in published:
+        for p in parts:
+            lo, hi, n = totals.get(b.sensor_id, (_naive(p.min_ts), _naive(p.max_ts), 0))
+            totals[b.sensor_id] = (min(lo, _naive(p.min_ts)), max(hi, _naive(p.max_ts)), n + p.rows)
+    for sensor_id, (lo, hi, n) in sorted(totals.items()):
+        _bump_sensor(con, sensor_id, lo, hi, n)
+
+
+def _bump_sensor(
+    con: duckdb.DuckDBPyConnection, sensor_id: str, lo: datetime, hi: datetime, n: int
+) -> None:
     con.execute(
         """UPDATE sensors SET
              first_seen = least(coalesce(first_seen, $lo), $lo),
@@ -164,18 +380,14 @@ def _update_sensor(
                THEN (SELECT count(*) FROM sensor_targets WHERE sensor_id = $sid)
                ELSE addresses END
            WHERE sensor_id = $sid""",
-        {
-            "lo": min(_naive(p.min_ts) for p in parts),
-            "hi": max(_naive(p.max_ts) for p in parts),
-            "n": sum(p.rows for p in parts),
-            "sid": sensor_id,
-        },
+        {"lo": lo, "hi": hi, "n": n, "sid": sensor_id},
     )
 
 
 def flush_metrics(settings: Settings) -> int:
     """Recount all-sensor metrics for dirty hours; the number of hours flushed."""
     with connect(settings) as con:
+        con.execute("SET enable_progress_bar = false")
         return metrics.flush(con, settings.lake)
 
 

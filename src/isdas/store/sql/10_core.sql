@@ -39,6 +39,14 @@ CREATE TABLE IF NOT EXISTS dirty_hours (
     hour        TIMESTAMP PRIMARY KEY
 );
 
+-- (sensor, hour) whose per-sensor metrics must be recounted: collector batches only mark them
+-- (in the transaction that registers their parts) and the collector's flusher recounts them
+CREATE TABLE IF NOT EXISTS dirty_sensor_hours (
+    sensor_id   TEXT,
+    hour        TIMESTAMP,
+    PRIMARY KEY (sensor_id, hour)
+);
+
 CREATE TABLE IF NOT EXISTS metrics_sensor (
     hour        TIMESTAMP,
     sensor_id   TEXT,
