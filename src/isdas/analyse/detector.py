@@ -273,7 +273,9 @@ def _learn(
     res2 = (obs - exp) ** 2
     if state.hours > 24:
         res2 = np.minimum(res2, (5 * np.sqrt(state.var) + 3) ** 2)
-    state.var += g_rate * (res2 - state.var)
+    state.var = np.where(
+        state.cusum < p.h_star / 2, state.var + g_rate * (res2 - state.var), state.var
+    )
     _learn_union(state, union, season, frac, g_rate, p)
     _learn_profile(state, obs, hod, base, p)
 
@@ -297,6 +299,8 @@ def _learn_union(
     res2 = (g - g_exp) ** 2
     if state.hours > 24:
         res2 = np.minimum(res2, (5 * np.sqrt(state.union_var) + 3) ** 2)
+    # a rise under way must not teach the variance that it is noise (it would hide itself)
+    ok &= state.ucusum < p.h_star / 2
     state.union_var = np.where(
         ok, state.union_var + rate * (res2 - state.union_var), state.union_var
     )

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BUDGET = 1.0
 STATE_NAME = "default"
+DETECTOR = "isdas"  # the name `explain.build` gives the default detector's detections
 
 
 def _naive(ts: datetime | None) -> datetime | None:
@@ -82,12 +83,17 @@ def run_detection(
             lo = max(span[0], det.state.last_hour + 1)
             hi = _last_complete(span[1], now)
             if hi >= lo:
+                fresh = det.state.last_hour < 0
                 feed(det, read_frames(con, lo, hi), p)
-                _save(con, settings, det)
+                _save(con, settings, det, replace=fresh)
     return list_detections(settings, since, until)
 
 
-def _save(con: duckdb.DuckDBPyConnection, settings: Settings, det: Detector) -> None:
+def _save(
+    con: duckdb.DuckDBPyConnection, settings: Settings, det: Detector, *, replace: bool = False
+) -> None:
+    """Store the episodes' detections and the detector; with `replace` (a run that started
+    over) the detector's earlier detections go first, so none from stale state survive."""
     episodes = det.tracker.take_closed() + list(det.tracker.open.values())
     rows = []
     for ep in episodes:
@@ -97,6 +103,8 @@ def _save(con: duckdb.DuckDBPyConnection, settings: Settings, det: Detector) -> 
     last = det.state.last_hour
     con.execute("BEGIN")
     try:
+        if replace:
+            con.execute("DELETE FROM detections WHERE detector = ?", [DETECTOR])
         if rows:
             con.executemany("INSERT OR REPLACE INTO detections VALUES (?,?,?,?,?,?,?,?,?)", rows)
         con.execute(
