@@ -68,16 +68,36 @@ def _sorted_keys(state: State) -> tuple[I64, I64]:
     return cached
 
 
+def _known(state: State, frame: HourFrame) -> bool:
+    """Whether every key and sensor of the frame already has state (the usual case)."""
+    known = set(state.sensors)
+    if not known.issuperset(frame.sensors) or not known.issuperset(frame.health):
+        return False
+    _, ordered = _sorted_keys(state)
+    if ordered.size == 0:
+        return frame.keys.size == 0 and frame.union_keys.size == 0
+    for codes in (frame.keys, frame.union_keys):
+        pos = np.minimum(np.searchsorted(ordered, codes), ordered.size - 1)
+        if not bool(np.all(ordered[pos] == codes)):
+            return False
+    return True
+
+
 def dense(state: State, frame: HourFrame) -> tuple[F64, F64, F64]:
-    """(x, packets, distinct) of the frame as dense arrays over the state's keys and sensors."""
+    """(x, packets, distinct) of the frame as dense arrays over the state's keys and sensors;
+    also advances `state.seen` past the frame's rows."""
     sidx = state.sensor_index()
     shape = (len(state.keys), len(state.sensors))
     ki = _rows(state, frame.keys)
     si = np.array([sidx[s] for s in frame.sensors], dtype=np.int64)
     x, pk = kernels.scatter(ki, si, frame.sources, frame.packets, shape[0], shape[1])
     g = np.zeros(shape[0])
+    top = int(ki.max()) + 1 if ki.size else 0
     if frame.union_keys.size:
-        np.add.at(g, _rows(state, frame.union_keys), frame.union_sources)
+        ui = _rows(state, frame.union_keys)
+        np.add.at(g, ui, frame.union_sources)
+        top = max(top, int(ui.max()) + 1)
+    state.seen = max(state.seen, top)
     return x, pk, g
 
 
@@ -128,8 +148,9 @@ def union_gate(state: State, up: B, p: Params) -> bool:
 
 def step(state: State, frame: HourFrame, p: Params) -> HourView:
     """Advance the state by one hour; return what was seen and which tests fired."""
-    grow(state, np.concatenate([frame.keys, frame.union_keys]), list(frame.sensors))
-    grow(state, np.zeros(0, dtype=np.int64), sorted(frame.health))
+    if not _known(state, frame):
+        grow(state, np.concatenate([frame.keys, frame.union_keys]), list(frame.sensors))
+        grow(state, np.zeros(0, dtype=np.int64), sorted(frame.health))
     x, pk, g = dense(state, frame)
     healthy = health_gate(state, frame, p)
     union_ok = union_gate(state, healthy, p)
@@ -146,7 +167,7 @@ def step(state: State, frame: HourFrame, p: Params) -> HourView:
     var = np.maximum(state.var, exp)
     warm = state.hours >= p.warmup_hours and bool(up.any())
     s_star, h_star = thresholds(state, p)
-    score, burst, cm_keys, common = _burst(obs, exp, var, g, g_exp, warm, p)
+    score, burst, cm_keys, common = _burst(obs, exp, var, g, g_exp, warm, state.seen, p)
     gate = np.full(obs.shape, warm and not common)
     u_exp = np.maximum(g_exp, 0.01)
     u_var = np.maximum(state.union_var, u_exp)
@@ -192,16 +213,17 @@ def _union_score(g: F64, u_exp: F64, u_var: F64, where: B) -> F64:
 
 
 def _burst(
-    obs: F64, exp: F64, var: F64, g: F64, g_exp: F64, warm: bool, p: Params
+    obs: F64, exp: F64, var: F64, g: F64, g_exp: F64, warm: bool, seen: int, p: Params
 ) -> tuple[F64, B, B, bool]:
-    """Burst scores (only where worth computing), burst-floor mask, common-mode keys and flag."""
+    """Burst scores (only where worth computing), burst-floor mask, common-mode keys and flag
+    (`seen`: keys met so far, which scales the common-mode threshold)."""
     score = np.zeros(obs.shape)
     cand = (obs - exp >= p.cm_excess) & (obs >= 2 * exp)
     if cand.any():
         score[cand] = nb_tail_score(obs[cand], exp[cand], var[cand])
     floors = (obs - exp >= p.floor_burst) & (obs >= 2 * exp) & (g - g_exp >= p.floor_burst)
     cm_keys = np.full(obs.shape, warm) & cand & (score >= p.cm_score)
-    common = bool(cm_keys.sum() >= max(p.cm_min_keys, p.cm_fraction * obs.size))
+    common = bool(cm_keys.sum() >= max(p.cm_min_keys, p.cm_fraction * seen))
     return score, np.full(obs.shape, warm) & floors, cm_keys, common
 
 

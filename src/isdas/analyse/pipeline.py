@@ -17,7 +17,7 @@ from isdas.analyse import calibrate
 from isdas.analyse.detector import HourView, step
 from isdas.analyse.episodes import Tracker, observe
 from isdas.analyse.frames import HourFrame
-from isdas.analyse.state import Params, State
+from isdas.analyse.state import Params, State, grow
 
 F64 = npt.NDArray[np.float64]
 
@@ -35,12 +35,24 @@ class Detector:
 
 def feed(det: Detector, frames: Iterable[HourFrame], p: Params) -> None:
     """Process every frame in order (hours must increase)."""
-    for frame in frames:
-        if frame.hour <= det.state.last_hour:
-            continue
+    todo = [f for f in frames if f.hour > det.state.last_hour]
+    grow_ahead(det.state, todo)
+    for frame in todo:
         view = step(det.state, frame, p)
         _calibration(det, view, p)
         observe(det.tracker, det.state, view, p)
+
+
+def grow_ahead(state: State, frames: list[HourFrame]) -> None:
+    """Grow the state once for every key of `frames`, in order of first appearance.
+
+    A key's rows stay exactly zero until its first data (see `state.grow`), so growing ahead
+    changes no decision; it saves re-allocating every (key, sensor) array each hour a new key
+    appears. Sensors are not grown ahead: a sensor's health state depends on when it appears.
+    """
+    if frames:
+        keys = np.concatenate([a for f in frames for a in (f.keys, f.union_keys)])
+        grow(state, keys, [])
 
 
 def _calibration(det: Detector, view: HourView, p: Params) -> None:

@@ -84,6 +84,7 @@ class State:
     shaping: F64 = field(default_factory=lambda: np.zeros(0))  # (S,) 1 = material and up last hour
     union_hold: int = 0  # hours left before the union tests resume after a sensor-set change
     hours: int = 0  # hours processed
+    seen: int = 0  # keys met in the frames so far (rows past it were grown ahead, still zero)
     last_hour: int = -1
     s_star: float = 0.0  # calibrated thresholds (0 = not yet calibrated)
     h_star: float = 0.0
@@ -178,7 +179,7 @@ def from_arrays(arrays: dict[str, npt.NDArray[np.generic]]) -> State:
             state.keys = [int(v) for v in value]
         elif f.name == "sensors":
             state.sensors = [str(v) for v in value]
-        elif f.name in ("hours", "last_hour", "union_hold"):
+        elif f.name in ("hours", "last_hour", "union_hold", "seen"):
             setattr(state, f.name, int(value))
         elif f.name in ("s_star", "h_star"):
             setattr(state, f.name, float(value))
