@@ -168,6 +168,9 @@ def step(state: State, frame: HourFrame, p: Params) -> HourView:
     warm = state.hours >= p.warmup_hours and bool(up.any())
     s_star, h_star = thresholds(state, p)
     score, burst, cm_keys, common = _burst(obs, exp, var, g, g_exp, warm, state.seen, p)
+    swept = _sweep(state, g, g_exp, warm, p)
+    if swept is not None:  # a port sweep is one multi-port event, not thousands of port rises
+        common, cm_keys = True, cm_keys | swept
     gate = np.full(obs.shape, warm and not common)
     u_exp = np.maximum(g_exp, 0.01)
     u_var = np.maximum(state.union_var, u_exp)
@@ -202,6 +205,20 @@ def step(state: State, frame: HourFrame, p: Params) -> HourView:
         burst_alarm, slow, heavy & ~burst_alarm & ~slow, recon, common, cm_keys, warm,
         s_star, h_star,
     )  # fmt: skip
+
+
+def _sweep(state: State, g: F64, g_exp: F64, warm: bool, p: Params) -> B | None:
+    """Dormant ports touched this hour when they are far more than usual (a sweep of many
+    ports, even by one or two sources), else None; learns the usual count otherwise."""
+    hit = (g >= 1) & (g_exp < p.recon_dormant)
+    n = float(hit.sum())
+    level, var = state.sweep_level, max(state.sweep_var, state.sweep_level)
+    if warm and n >= max(p.sweep_min, level + p.sweep_sd * np.sqrt(var) + 10):
+        return np.asarray(hit, dtype=np.bool_)
+    rate = max(p.alpha, 1.0 / (state.hours + 1))
+    state.sweep_var += rate * ((n - level) ** 2 - state.sweep_var)
+    state.sweep_level += rate * (n - level)
+    return None
 
 
 def _union_score(g: F64, u_exp: F64, u_var: F64, where: B) -> F64:

@@ -51,6 +51,8 @@ class Params:
     sensor_warmup: int = 24  # healthy hours before a sensor joins the tests (it learns meanwhile)
     union_material: float = 20.0  # sources/h from which a sensor's presence shapes the union
     union_settle: int = 6  # hours the union tests pause after the set of material sensors changes
+    sweep_min: float = 100.0  # dormant ports touched in one hour that can make a port sweep
+    sweep_sd: float = 6.0  # ... and how far above their usual count (standard deviations)
     shift_min: float = 5.0  # union CUSUM design shift: max(1, min(0.3 m, max(shift_min, k sd)))
     shift_sd: float = 1.5
 
@@ -86,6 +88,8 @@ class State:
     hours: int = 0  # hours processed
     seen: int = 0  # keys met in the frames so far (rows past it were grown ahead, still zero)
     last_hour: int = -1
+    sweep_level: float = 0.0  # dormant ports touched per hour: EWMA and residual variance
+    sweep_var: float = 0.0
     s_star: float = 0.0  # calibrated thresholds (0 = not yet calibrated)
     h_star: float = 0.0
 
@@ -181,7 +185,7 @@ def from_arrays(arrays: dict[str, npt.NDArray[np.generic]]) -> State:
             state.sensors = [str(v) for v in value]
         elif f.name in ("hours", "last_hour", "union_hold", "seen"):
             setattr(state, f.name, int(value))
-        elif f.name in ("s_star", "h_star"):
+        elif f.name in ("s_star", "h_star", "sweep_level", "sweep_var"):
             setattr(state, f.name, float(value))
         else:
             setattr(state, f.name, np.asarray(value, dtype=np.float64))
