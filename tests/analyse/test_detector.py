@@ -107,3 +107,22 @@ def test_epidemic_growth_is_labelled_with_doubling_time() -> None:
     assert found[0].shape == "epidemic"
     assert found[0].doubling_hours is not None
     assert 1.0 < found[0].doubling_hours < 8.0
+
+
+def test_two_source_port_sweep_is_one_multiport_detection() -> None:
+    # Two sources sweep every port over 6 hours: each port sees at most 2 sources once,
+    # far below any per-port floor, but thousands of dormant ports light up at once.
+    w = world(n_keys=3000, seed=9)
+    order = np.random.default_rng(9).permutation(3000)
+
+    def sweep(t: int, x: np.ndarray) -> None:
+        if ONSET <= t < ONSET + 6:
+            for i in order[(t - ONSET) * 500 : (t - ONSET + 1) * 500]:
+                x[i, i % x.shape[1]] += 2.0
+
+    w.extra.append(sweep)
+    dets = [d for d in run(w) if d.kind not in ("recon", "heavy-scanner")]
+    assert [d.kind for d in dets] == ["multiport"]
+    assert len(dets[0].ports) >= 1000
+    quiet = [d for d in run(world(n_keys=3000, seed=9)) if d.kind == "multiport"]
+    assert quiet == []

@@ -208,9 +208,9 @@ def step(state: State, frame: HourFrame, p: Params) -> HourView:
 
 
 def _sweep(state: State, g: F64, g_exp: F64, warm: bool, p: Params) -> B | None:
-    """Dormant ports touched this hour when they are far more than usual (a sweep of many
+    """Quiet ports touched this hour when they are far more than usual (a sweep of many
     ports, even by one or two sources), else None; learns the usual count otherwise."""
-    hit = (g >= 1) & (g_exp < p.recon_dormant)
+    hit = (g >= 1) & (g_exp < p.sweep_quiet)
     n = float(hit.sum())
     level, var = state.sweep_level, max(state.sweep_var, state.sweep_level)
     if warm and n >= max(p.sweep_min, level + p.sweep_sd * np.sqrt(var) + 10):

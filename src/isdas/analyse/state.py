@@ -51,7 +51,8 @@ class Params:
     sensor_warmup: int = 24  # healthy hours before a sensor joins the tests (it learns meanwhile)
     union_material: float = 20.0  # sources/h from which a sensor's presence shapes the union
     union_settle: int = 6  # hours the union tests pause after the set of material sensors changes
-    sweep_min: float = 100.0  # dormant ports touched in one hour that can make a port sweep
+    sweep_quiet: float = 0.1  # expected sources/h under which a port counts as quiet for sweeps
+    sweep_min: float = 100.0  # quiet ports touched in one hour that can make a port sweep
     sweep_sd: float = 6.0  # ... and how far above their usual count (standard deviations)
     shift_min: float = 5.0  # union CUSUM design shift: max(1, min(0.3 m, max(shift_min, k sd)))
     shift_sd: float = 1.5
