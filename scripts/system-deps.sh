@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs: Chromium for browser tests, iproute2 for namespaces,
-# tcpdump for capture tests. Installed only when missing and when we can (root + apt-get).
+# tcpdump for capture tests, tcpreplay for the sensor replay test and benchmark. Installed only
+# when missing and when we can (root + apt-get).
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)
+command -v tcpreplay >/dev/null 2>&1 || need+=(tcpreplay)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "system-deps: missing ${need[*]} and cannot install them (need root + apt-get)" >&2

@@ -85,6 +85,12 @@ def replay(link: netns.Link, pcap: Path, loops: int, pps: int) -> int:
     return int(sent.group(1))
 
 
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of a live process, in MB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+
+
 def mixed_pcap(path: Path, count: int) -> Path:
     """`count` distinct frames: IPv4 and IPv6; TCP, UDP and ICMP."""
     pkts = []
@@ -128,6 +134,8 @@ def test_replay_is_counted_exactly_and_counters_survive_a_restart(tmp_path: Path
             health = r.health()
             assert (health["received"], health["parsed"]) == (first, first)
             assert health["kernel_drops"] == 0
+            assert peak_rss_mb(sensor.pid) < 200  # the issue's memory target
+            assert "llvmlite" not in Path(f"/proc/{sensor.pid}/maps").read_text()  # no JIT
             procs.kill9(sensor)  # no clean shutdown: what was saved on the way must suffice
             sensor = procs.start_sensor(r.config)
             wait_up(r, 1)
