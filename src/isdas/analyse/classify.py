@@ -7,6 +7,13 @@ backscatter, other) and the fingerprint tags of every packet.
 - Backscatter: TCP SYN-ACK or RST, ICMP errors and echo replies: answers to spoofed packets.
 - Fingerprints: Mirai (TCP seq == destination IPv4), ZMap (IPv4 id 54321),
   Masscan (IPv4 id == (dst ^ dport ^ seq) & 0xffff).
+- Randomly spoofed floods: one destination and port receiving >= FLOOD_PER_MINUTE distinct
+  sources within a minute, almost all of which (>= FLOOD_EXCLUSIVE) send to no other
+  destination in the batch, are class `other` with Tag.SPOOFED_FLOOD: never scans of their
+  port. Scanners sweep many addresses; spoofed flood sources appear once, at one target.
+  Limits: decided within one ingest batch (a capture file or a collector batch), so a flood
+  split into batches of a few seconds each goes unnoticed; on a one-address sensor every
+  source is "exclusive", so only the per-minute rate separates a flood from a worm there.
 """
 
 from __future__ import annotations
@@ -26,9 +33,59 @@ ICMP_BACKSCATTER_V4 = (0, 3, 4, 5, 11, 12, 14, 16, 18)  # replies and errors
 ICMP_BACKSCATTER_V6 = (1, 2, 3, 4, 129)
 
 
+FLOOD_PER_MINUTE = 30
+FLOOD_EXCLUSIVE = 0.95
+_BUCKETS = 1 << 20
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
 def classify(batch: Columns) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint32]]:
     """The class (Cls codes) and tag bits (Tag) of every packet in `batch`."""
-    return traffic_class(batch), fingerprint_tags(batch)
+    cls, tags = traffic_class(batch), fingerprint_tags(batch)
+    flood = flood_mask(batch, cls == Cls.SCAN)
+    cls[flood] = Cls.OTHER
+    tags[flood] |= np.uint32(Tag.SPOOFED_FLOOD)
+    return cls, tags
+
+
+def _hash(*cols: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
+    """One 64-bit mix of several integer columns (collisions only merge groups, rarely)."""
+    out = np.zeros(cols[0].shape, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for c in cols:
+            out = (out ^ c.astype(np.uint64)) * _MIX
+            out ^= out >> np.uint64(29)
+    return out
+
+
+def flood_mask(batch: Columns, scan: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Scan packets that belong to a randomly spoofed flood (see the module notes)."""
+    out = np.zeros(scan.shape, dtype=np.bool_)
+    rows = np.flatnonzero(scan)
+    if rows.size < FLOOD_PER_MINUTE:
+        return out
+    minute = batch["ts_us"][rows] // 60_000_000
+    dst = _hash(batch["dst_hi"][rows], batch["dst_lo"][rows])
+    group = _hash(dst, batch["proto"][rows], batch["dport"][rows], minute)
+    # cheap superset first: packets per hashed bucket
+    bucket = (group % np.uint64(_BUCKETS)).astype(np.int64)
+    busy = np.bincount(bucket, minlength=_BUCKETS)[bucket] >= FLOOD_PER_MINUTE
+    if not busy.any():
+        return out
+    src = _hash(batch["src_hi"][rows], batch["src_lo"][rows])
+    g, s = group[busy], src[busy]
+    pairs = np.unique(np.stack([g, s], axis=1), axis=0)
+    groups, counts = np.unique(pairs[:, 0], return_counts=True)
+    flooded = groups[counts >= FLOOD_PER_MINUTE]
+    for fg in flooded:
+        members = np.unique(pairs[pairs[:, 0] == fg, 1])
+        in_group = group == fg
+        target = dst[in_group][0]
+        seen = np.isin(src, members)
+        elsewhere = np.unique(src[seen & (dst != target)])
+        if 1.0 - elsewhere.size / members.size >= FLOOD_EXCLUSIVE:
+            out[rows[in_group & ~np.isin(src, elsewhere)]] = True
+    return out
 
 
 def traffic_class(batch: Columns) -> npt.NDArray[np.uint8]:
