@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sensor": ("sensor", "Register, list, revoke and run sensors."),
     "ports": ("ports", "Top destination ports over a time range."),
     "series": ("series", "Hourly series of one port."),
+    "sources": ("sources", "Top scanning sources with their scan profile."),
     "simulate": ("simulate", "Generate labelled darknet captures (smoke, demo, backtest, TOML)."),
     "detect": ("detect", "Detect increased scanning of ports and explain it."),
     "backtest": ("backtest", "Score detectors on simulated scenarios with ground truth."),
