@@ -2,7 +2,8 @@
 
 Public API: `read_capture(path)` (pcap, pcapng, either gzipped, or a directory of tcpdump
 rotations) returning a `CaptureReader` that yields PacketBatch dicts and keeps `ReadStats`;
-`decode_frames(frames, linktype, ts_us)` for the live sensor. This package is a pure parser:
+`decode_frames(frames, linktype, ts_us)` for raw frames (the live sensor uses its own numpy
+decoder, `isdas.sensor.decode`, checked against this one). This package is a pure parser:
 it never touches the store, prints or exits. Failures to read a file at all raise
 `isdas.errors.CaptureError`; a truncated or corrupt record ends reading quietly, with
 `stats.truncated_at` and `stats.error` set after every complete record before it was yielded.

@@ -1,6 +1,6 @@
 """Capture stage: numba kernels that decode one link-layer frame into one packet row.
 
-Shared by the pcap and pcapng walkers and by `decode_frames` (live sensor). Must not do I/O,
+Shared by the pcap and pcapng walkers and by `decode_frames` (raw frames). Must not do I/O,
 allocate per packet, or raise: malformed frames are reported as "not a packet" (0).
 
 Truncated frames (snaplen): the fixed IP header must be captured (20 bytes for IPv4, 40 for
@@ -251,7 +251,7 @@ def decode_frame(b: Any, off: Int, caplen: Int, linktype: Int, ts: Int, row: Any
 def decode_many(b: Any, offs: Any, lens: Any, links: Any, ts: Any, cols: Any) -> Int:
     """Decode the frames b[offs[i]:offs[i]+lens[i]] into dense packet rows; returns how many.
 
-    The one compiled decoding loop: the pcap and pcapng walkers and the live sensor all use it.
+    The one compiled decoding loop: the pcap and pcapng walkers and `decode_frames` use it.
     """
     j = 0
     row = np.zeros(NCOLS, dtype=np.uint64)
