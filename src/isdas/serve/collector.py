@@ -25,13 +25,13 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Future
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -41,13 +41,18 @@ from starlette.routing import BaseRoute, Route
 from isdas.errors import InputError, IsdasError, PayloadTooLarge, StoreError, ValidationError
 from isdas.sensor import wire
 from isdas.settings import Settings
-from isdas.store import tokens
+from isdas.store import tokens, writes
+
+if TYPE_CHECKING:
+    from isdas.store.writes import PendingBatch
 
 log = logging.getLogger(__name__)
 
 IngestFn = Callable[[Settings, str, wire.PacketBatch, str], object]
 BATCH_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 HEARTBEAT_MAX_BYTES = 64 * 1024
+LINGER_S = 0.25  # longest wait for batches still being prepared, to commit them together
+FLUSH_SPACING = 3.0  # the pause after a metrics recount is at least this many times its length
 
 
 class RateLimitError(IsdasError):
@@ -213,11 +218,13 @@ class Committer:
         self.settings = settings
         self.flush_s = flush_s
         self._cond = threading.Condition()
-        self._pending: list[tuple[Any, Future[bool]]] = []
+        self._pending: list[tuple[PendingBatch, Future[bool]]] = []
+        self.known = writes.KnownTargets()  # shared with the threads preparing batches
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._dirty = True  # marks a killed predecessor may have left
         self._next_flush = 0.0
+        self._preparing = 0
 
     def start(self) -> None:
         """Start the writer thread (idempotent); it first flushes what a crash left dirty."""
@@ -227,7 +234,20 @@ class Committer:
                 self._thread.daemon = True
                 self._thread.start()
 
-    def submit(self, pending: Any) -> Future[bool]:
+    @contextmanager
+    def preparing(self) -> Iterator[None]:
+        """Around the preparation of a batch that will be submitted: while batches are being
+        prepared, the writer waits for them (up to LINGER_S) to commit them in the same group."""
+        with self._cond:
+            self._preparing += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._preparing -= 1
+                self._cond.notify()
+
+    def submit(self, pending: PendingBatch) -> Future[bool]:
         """Queue a prepared batch; the future says True (stored) or False (duplicate)."""
         future: Future[bool] = Future()
         self.start()
@@ -247,11 +267,15 @@ class Committer:
         if thread is not None:
             thread.join()
 
-    def _take(self) -> tuple[list[tuple[Any, Future[bool]]], bool]:
+    def _take(self) -> tuple[list[tuple[PendingBatch, Future[bool]]], bool]:
         with self._cond:
             while not (self._pending or self._stopping or self._flush_due()):
                 timeout = self._next_flush - time.monotonic() if self._dirty else None
                 self._cond.wait(timeout)
+            linger = time.monotonic() + LINGER_S
+            while self._pending and self._preparing and not self._stopping:
+                if not self._cond.wait(max(0.0, linger - time.monotonic())):
+                    break
             taken, self._pending = self._pending, []
             return taken, self._stopping
 
@@ -268,24 +292,24 @@ class Committer:
             if stopping and not self._pending:
                 return
 
-    def _commit(self, taken: list[tuple[Any, Future[bool]]]) -> None:
-        from isdas.store import writes
-
+    def _commit(self, taken: list[tuple[PendingBatch, Future[bool]]]) -> None:
         started = time.monotonic()
+
+        def acknowledge(stored: list[bool]) -> None:
+            self._dirty = True
+            for (_, future), new in zip(taken, stored, strict=True):
+                future.set_result(new)
+
         try:
-            stored = writes.register_batches(self.settings, [p for p, _ in taken])
+            batches = [p for p, _ in taken]
+            writes.register_batches(self.settings, batches, self.known, acknowledge)
             log.debug("%d batches registered in %.3f s", len(taken), time.monotonic() - started)
         except BaseException as exc:
             for _, future in taken:
-                future.set_exception(exc)
-            return
-        self._dirty = True
-        for (_, future), new in zip(taken, stored, strict=True):
-            future.set_result(new)
+                if not future.done():
+                    future.set_exception(exc)
 
     def _flush(self) -> None:
-        from isdas.store import writes
-
         started = time.monotonic()
         try:
             hours = writes.flush_metrics(self.settings)
@@ -293,7 +317,10 @@ class Committer:
             log.debug("metrics of %d hours recounted in %.2f s", hours, time.monotonic() - started)
         except IsdasError as exc:
             log.warning("metrics flush failed (retried in %g s): %s", self.flush_s, exc)
-        self._next_flush = time.monotonic() + self.flush_s
+        took = time.monotonic() - started
+        # recounts take at most a quarter of the writer's time: a long one (many events in
+        # the dirty hours) spaces the next one out rather than stalling the batches
+        self._next_flush = time.monotonic() + max(self.flush_s, FLUSH_SPACING * took)
 
 
 class Collector:
@@ -316,7 +343,9 @@ class Collector:
             assert self._ingest is not None
             return store_batch(self.settings, self._ingest, sensor_id, batch_id, decoded)
 
-    def _prepare(self, body: bytes, sensor_id: str, batch_id: str) -> tuple[int, Any]:
+    def _prepare(
+        self, body: bytes, sensor_id: str, batch_id: str
+    ) -> tuple[int, PendingBatch | None]:
         """Decode and check a body, then enrich it and write its parts under temporary
         names (threadpool); (events, pending batch or None when known to be a duplicate)."""
         decoded = wire.decode(body, max_events=self.config.max_events)
@@ -326,9 +355,10 @@ class Collector:
         ingest = importlib.import_module("isdas.ingest")
         source = f"b-{sensor_id}-{ingest_id(batch_id)}"
         research = ingest.research_networks(self.settings)
-        pending = ingest.prepare_batch(
-            self.settings, sensor_id, decoded.batch, source, batch_id, research
-        )
+        pending: PendingBatch = ingest.prepare_batch(
+            self.settings, sensor_id, decoded.batch, source, batch_id, research,
+            self.committer.known,
+        )  # fmt: skip
         return decoded.events, pending
 
     async def ingest(self, request: Request) -> JSONResponse:
@@ -344,10 +374,10 @@ class Collector:
             duplicate = await run_in_threadpool(self._store, sensor_id, batch_id, decoded)
             events = decoded.events
         else:
-            events, pending = await run_in_threadpool(self._prepare, body, sensor_id, batch_id)
-            duplicate = pending is None or not await asyncio.wrap_future(
-                self.committer.submit(pending)
-            )
+            with self.committer.preparing():
+                events, pending = await run_in_threadpool(self._prepare, body, sensor_id, batch_id)
+                future = self.committer.submit(pending) if pending is not None else None
+            duplicate = future is None or not await asyncio.wrap_future(future)
             self._acked.add((sensor_id, batch_id))
         if duplicate:
             log.info("batch %s of %s acknowledged again (retry)", batch_id, sensor_id)

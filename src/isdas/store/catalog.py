@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,10 @@ from isdas.settings import Settings
 log = logging.getLogger(__name__)
 
 LOCK_WAIT_SECONDS = 30.0
+_SCHEMA_LOCK = threading.Lock()
+_SCHEMA_DONE: set[tuple[str, int]] = (
+    set()
+)  # (catalog path, inode) whose schema this process applied
 
 
 def schema_sql() -> list[tuple[str, str]]:
@@ -34,9 +39,21 @@ def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
             raise StoreError(f"catalog schema script {name} failed: {exc}") from exc
 
 
+def _ensure_schema(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Apply the schema once per catalog file and process, one thread at a time: two threads
+    creating the same tables at once make DuckDB refuse one with a write-write conflict."""
+    key = (str(path.resolve()), path.stat().st_ino)
+    if key in _SCHEMA_DONE:
+        return
+    with _SCHEMA_LOCK:
+        if key not in _SCHEMA_DONE:
+            _apply_schema(con)
+            _SCHEMA_DONE.add(key)
+
+
 def _is_lock_error(exc: Exception) -> bool:
     text = str(exc).lower()
-    markers = ("lock", "conflicting", "being used", "different configuration")
+    markers = ("lock", "conflict", "being used", "different configuration")
     return any(m in text for m in markers)
 
 
@@ -69,7 +86,7 @@ def connect(
     try:
         con.execute("SET TimeZone = 'UTC'")
         if not read_only:
-            _apply_schema(con)
+            _ensure_schema(con, path)
         yield con
     except duckdb.Error as exc:
         raise StoreError(f"catalog {path}: {exc}") from exc

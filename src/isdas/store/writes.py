@@ -11,11 +11,13 @@ commit) that only marks the touched (sensor, hour)s dirty; `flush_metrics` recou
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import duckdb
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from isdas.errors import InputError
@@ -179,29 +181,77 @@ class PendingBatch:
     targets: pa.Table  # distinct (dst_hi, dst_lo) of its events
 
 
-def register_batches(settings: Settings, batches: Sequence[PendingBatch]) -> list[bool]:
+@dataclass
+class KnownTargets:
+    """IPv4 destinations known to be in `sensor_targets`, per sensor, as this process saw
+    them committed: a batch's targets found here skip the catalog's anti-join. Rows of
+    sensor_targets are never deleted, so a stale cache only costs that anti-join."""
+
+    v4: dict[str, npt.NDArray[np.uint64]] = field(default_factory=dict)  # sorted `dst_lo`
+
+    def unknown(self, sensor_id: str, targets: pa.Table) -> pa.Table:
+        """The rows of `targets` not known for `sensor_id`."""
+        known = self.v4.get(sensor_id)
+        if known is None or targets.num_rows == 0:
+            return targets
+        hi = targets.column("dst_hi").to_numpy()
+        lo = targets.column("dst_lo").to_numpy()
+        seen = (hi == 0) & np.isin(lo, known, assume_unique=True)
+        return targets.filter(pa.array(~seen))
+
+    def add(self, sensor_id: str, targets: pa.Table) -> None:
+        """Remember committed targets of `sensor_id`."""
+        hi = targets.column("dst_hi").to_numpy()
+        lo = targets.column("dst_lo").to_numpy()[hi == 0]
+        known = self.v4.get(sensor_id)
+        if known is None:
+            self.v4[sensor_id] = np.unique(lo)
+            return
+        new = lo[~np.isin(lo, known)]
+        if len(new):  # disjoint from `known`: a sort of the two, no hashing
+            self.v4[sensor_id] = np.sort(np.concatenate((known, np.unique(new))))
+
+
+def register_batches(
+    settings: Settings,
+    batches: Sequence[PendingBatch],
+    known: KnownTargets | None = None,
+    committed: Callable[[list[bool]], None] | None = None,
+) -> list[bool]:
     """Register many batches in one transaction (group commit); per batch, True if stored,
     False if it was already registered (its temporary parts are then deleted).
 
     Per-sensor and all-sensor metrics are not recounted here: the touched (sensor, hour)s and
     hours are marked dirty in the same transaction, for `flush_metrics`. A part is renamed
     into place only once its batch is known to be new, so a registered part is never replaced.
+    `committed(result)` is called as soon as the transaction is durable, before the catalog
+    is closed (closing may checkpoint, which no acknowledgement needs to wait for).
     """
     fresh: list[PendingBatch] = []
+    known = known if known is not None else KnownTargets()
     try:
         with connect(settings) as con:
             con.execute("BEGIN TRANSACTION")
             try:
                 fresh = _new_batches(con, batches)
                 published = [(b, b.writer.commit()) for b in fresh]
-                _insert_batches(con, published)
+                _insert_batches(con, published, known)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
+            result = _flags(batches, fresh)
+            if committed is not None:
+                committed(result)
     finally:
         for b in batches:
             b.writer.abort()  # duplicates (and everything on failure); no-op once committed
+    for b in fresh:
+        known.add(b.sensor_id, b.targets)
+    return result
+
+
+def _flags(batches: Sequence[PendingBatch], fresh: Sequence[PendingBatch]) -> list[bool]:
     ids = {id(b) for b in fresh}
     return [id(b) in ids for b in batches]
 
@@ -239,22 +289,22 @@ def _new_batches(
 
 
 def _insert_batches(
-    con: duckdb.DuckDBPyConnection, published: Sequence[tuple[PendingBatch, list[Part]]]
+    con: duckdb.DuckDBPyConnection,
+    published: Sequence[tuple[PendingBatch, list[Part]]],
+    known: KnownTargets,
 ) -> None:
     """Rows of the new batches: parts, files, collector_batches, sensors, targets, dirty marks."""
     if not published:
         return
     now = datetime.now(UTC).replace(tzinfo=None)
-    for sensor_id in sorted({b.sensor_id for b, _ in published}):
-        ensure_sensor(con, sensor_id, None, now)
     _insert_rows(con, "parts", _parts_rows(published))
     stored = [b for b, parts in published if parts]
     _insert_rows(con, "files", _files_rows(stored, now))
     _insert_rows(con, "collector_batches", _batch_rows(published, now))
     if stored:
-        _add_targets(con, stored)
+        _add_targets(con, stored, known)
         _mark_dirty(con, stored)
-        _update_sensors(con, published)
+        _update_sensors(con, published, now)
 
 
 def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
@@ -312,21 +362,25 @@ def _batch_rows(published: Sequence[tuple[PendingBatch, list[Part]]], now: datet
     )
 
 
-def _add_targets(con: duckdb.DuckDBPyConnection, stored: Sequence[PendingBatch]) -> None:
+def _add_targets(
+    con: duckdb.DuckDBPyConnection, stored: Sequence[PendingBatch], known: KnownTargets
+) -> None:
     """Distinct destinations of the batches not yet in sensor_targets."""
-    tables = [
-        b.targets.select(["dst_hi", "dst_lo"]).append_column(
-            "sensor_id", pa.array([b.sensor_id] * b.targets.num_rows, pa.string())
-        )
-        for b in stored
-    ]
-    con.register("_dst", pa.concat_tables(tables))
+    tables = []
+    for b in stored:
+        fresh = known.unknown(b.sensor_id, b.targets).select(["dst_hi", "dst_lo"])
+        sensor = pa.DictionaryArray.from_arrays(np.zeros(fresh.num_rows, np.int32), [b.sensor_id])
+        tables.append(fresh.append_column("sensor_id", sensor.cast(pa.string())))
+    candidates = pa.concat_tables(tables)
+    if candidates.num_rows == 0:
+        return
+    con.register("_dst", candidates)
     try:
         con.execute(
             """INSERT INTO sensor_targets
-            SELECT DISTINCT sensor_id, dst_hi, dst_lo FROM _dst
-            EXCEPT SELECT sensor_id, dst_hi, dst_lo FROM sensor_targets
-                   WHERE sensor_id IN (SELECT sensor_id FROM _dst)"""
+            SELECT DISTINCT sensor_id, dst_hi, dst_lo FROM _dst d
+            WHERE NOT EXISTS (SELECT 1 FROM sensor_targets t WHERE t.sensor_id = d.sensor_id
+                              AND t.dst_hi = d.dst_hi AND t.dst_lo = d.dst_lo)"""
         )
     finally:
         con.unregister("_dst")
@@ -356,16 +410,42 @@ def _mark_dirty(con: duckdb.DuckDBPyConnection, stored: Sequence[PendingBatch]) 
 
 
 def _update_sensors(
-    con: duckdb.DuckDBPyConnection, published: Sequence[tuple[PendingBatch, list[Part]]]
+    con: duckdb.DuckDBPyConnection,
+    published: Sequence[tuple[PendingBatch, list[Part]]],
+    now: datetime,
 ) -> None:
-    """Packets, first and last seen, and (without CIDRs) the monitored address count."""
-    totals: dict[str, tuple[datetime, datetime, int]] = {}
-    for b, parts in published:
-        for p in parts:
-            lo, hi, n = totals.get(b.sensor_id, (_naive(p.min_ts), _naive(p.max_ts), 0))
-            totals[b.sensor_id] = (min(lo, _naive(p.min_ts)), max(hi, _naive(p.max_ts)), n + p.rows)
-    for sensor_id, (lo, hi, n) in sorted(totals.items()):
-        _bump_sensor(con, sensor_id, lo, hi, n)
+    """Create missing sensors; add packets, widen first and last seen and (without CIDRs)
+    recount the monitored addresses, in one statement for every sensor of the group."""
+    rows = [(b.sensor_id, p) for b, parts in published for p in parts]
+    totals = pa.table(
+        {
+            "sid": [s for s, _ in rows],
+            "lo": pa.array([_naive(p.min_ts) for _, p in rows], pa.timestamp("us")),
+            "hi": pa.array([_naive(p.max_ts) for _, p in rows], pa.timestamp("us")),
+            "n": pa.array([p.rows for _, p in rows], pa.int64()),
+        }
+    )
+    con.register("_tot", totals)
+    try:
+        con.execute(
+            "INSERT OR IGNORE INTO sensors (sensor_id, packets, created_at) "
+            "SELECT DISTINCT sid, 0, ? FROM _tot",
+            [now],
+        )
+        con.execute(
+            """UPDATE sensors SET
+                 first_seen = least(coalesce(first_seen, a.lo), a.lo),
+                 last_seen = greatest(coalesce(last_seen, a.hi), a.hi),
+                 packets = coalesce(packets, 0) + a.n,
+                 addresses = CASE WHEN cidrs IS NULL THEN a.targets ELSE addresses END
+               FROM (SELECT sid, min(lo) AS lo, max(hi) AS hi, sum(n) AS n,
+                            (SELECT count(*) FROM sensor_targets t WHERE t.sensor_id = sid)
+                              AS targets
+                     FROM _tot GROUP BY sid) a
+               WHERE sensors.sensor_id = a.sid"""
+        )
+    finally:
+        con.unregister("_tot")
 
 
 def _bump_sensor(
