@@ -16,6 +16,7 @@ Errors are JSON {"ok": false, "error": "...", "status": N}.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import importlib
 import json
@@ -210,29 +211,38 @@ def store_batch(
 
 
 class Committer:
-    """The collector's one catalog writer: a thread that registers every pending batch in
-    one transaction (group commit) and, every `flush_s` seconds while batches came in, once
-    at start (recovery after a crash) and once at stop, recounts the deferred metrics."""
+    """The collector's catalog writers, two threads: one registers every pending batch in one
+    transaction (group commit) and acknowledges it; the other recounts the deferred metrics
+    once at start (recovery after a crash), then every `flush_s` seconds while batches come
+    in, and once at stop. Recounts run beside registrations and never delay an
+    acknowledgement (see the append-only marks in store/sql/10_core.sql)."""
 
     def __init__(self, settings: Settings, flush_s: float) -> None:
         self.settings = settings
         self.flush_s = flush_s
+        self.known = writes.KnownTargets()  # shared with the threads preparing batches
         self._cond = threading.Condition()
         self._pending: list[tuple[PendingBatch, Future[bool]]] = []
-        self.known = writes.KnownTargets()  # shared with the threads preparing batches
-        self._thread: threading.Thread | None = None
+        self._preparing = 0
+        self._threads: list[threading.Thread] = []
         self._stopping = False
+        self._writer_done = False
+        self._final_done = False
         self._dirty = True  # marks a killed predecessor may have left
         self._next_flush = 0.0
-        self._preparing = 0
 
     def start(self) -> None:
-        """Start the writer thread (idempotent); it first flushes what a crash left dirty."""
+        """Start both threads (idempotent); the flusher first recovers what a crash left."""
         with self._cond:
-            if self._thread is None and not self._stopping:
-                self._thread = threading.Thread(target=self._run, name="isdas-committer")
-                self._thread.daemon = True
-                self._thread.start()
+            if self._threads or self._stopping:
+                return
+            for name, target in (("writer", self._run_writer), ("flusher", self._run_flusher)):
+                thread = threading.Thread(target=target, name=f"isdas-{name}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+        # an app served without the lifespan still stops them (and recounts) at exit: a daemon
+        # thread left inside DuckDB while the interpreter finalizes aborts the process
+        atexit.register(self.stop)
 
     @contextmanager
     def preparing(self) -> Iterator[None]:
@@ -245,7 +255,7 @@ class Committer:
         finally:
             with self._cond:
                 self._preparing -= 1
-                self._cond.notify()
+                self._cond.notify_all()
 
     def submit(self, pending: PendingBatch) -> Future[bool]:
         """Queue a prepared batch; the future says True (stored) or False (duplicate)."""
@@ -255,48 +265,46 @@ class Committer:
             if self._stopping:
                 raise StoreError("collector is shutting down")
             self._pending.append((pending, future))
-            self._cond.notify()
+            self._cond.notify_all()
         return future
 
     def stop(self) -> None:
-        """Register what is queued, flush the metrics, and end the thread."""
+        """Register what is queued, recount the metrics, and end both threads."""
         with self._cond:
             self._stopping = True
-            self._cond.notify()
-            thread = self._thread
-        if thread is not None:
+            self._cond.notify_all()
+            threads = list(self._threads)
+        for thread in threads:
             thread.join()
+        atexit.unregister(self.stop)
 
-    def _take(self) -> tuple[list[tuple[PendingBatch, Future[bool]]], bool]:
+    def _take(self) -> list[tuple[PendingBatch, Future[bool]]] | None:
+        """The next group of batches; None once stopping with nothing left."""
         with self._cond:
-            while not (self._pending or self._stopping or self._flush_due()):
-                timeout = self._next_flush - time.monotonic() if self._dirty else None
-                self._cond.wait(timeout)
+            while not (self._pending or self._stopping):
+                self._cond.wait()
             linger = time.monotonic() + LINGER_S
             while self._pending and self._preparing and not self._stopping:
                 if not self._cond.wait(max(0.0, linger - time.monotonic())):
                     break
             taken, self._pending = self._pending, []
-            return taken, self._stopping
+            if not taken:
+                self._writer_done = True
+                self._cond.notify_all()
+                return None
+            return taken
 
-    def _flush_due(self) -> bool:
-        return self._dirty and time.monotonic() >= self._next_flush
-
-    def _run(self) -> None:
-        while True:
-            taken, stopping = self._take()
-            if taken:
-                self._commit(taken)
-            if self._dirty and (stopping or self._flush_due()):
-                self._flush()
-            if stopping and not self._pending:
-                return
+    def _run_writer(self) -> None:
+        while (taken := self._take()) is not None:
+            self._commit(taken)
 
     def _commit(self, taken: list[tuple[PendingBatch, Future[bool]]]) -> None:
         started = time.monotonic()
 
         def acknowledge(stored: list[bool]) -> None:
-            self._dirty = True
+            with self._cond:
+                self._dirty = True
+                self._cond.notify_all()
             for (_, future), new in zip(taken, stored, strict=True):
                 future.set_result(new)
 
@@ -309,18 +317,43 @@ class Committer:
                 if not future.done():
                     future.set_exception(exc)
 
+    def _due(self) -> bool:
+        """Whether to flush now (caller holds the lock); clears the dirty flag if so."""
+        final = self._stopping and self._writer_done
+        if final and self._final_done:
+            return False
+        if self._dirty and (final or time.monotonic() >= self._next_flush):
+            self._dirty = False
+            self._final_done = final
+            return True
+        return False
+
+    def _run_flusher(self) -> None:
+        while True:
+            with self._cond:
+                while not self._due():
+                    if self._stopping and self._writer_done and not self._dirty:
+                        return
+                    if self._final_done:
+                        return  # the final recount failed: the marks wait for the next start
+                    wait = self._next_flush - time.monotonic() if self._dirty else None
+                    self._cond.wait(None if wait is None else max(wait, 0.01))
+            self._flush()
+
     def _flush(self) -> None:
         started = time.monotonic()
         try:
             hours = writes.flush_metrics(self.settings)
-            self._dirty = False
             log.debug("metrics of %d hours recounted in %.2f s", hours, time.monotonic() - started)
         except IsdasError as exc:
             log.warning("metrics flush failed (retried in %g s): %s", self.flush_s, exc)
+            with self._cond:
+                self._dirty = True
         took = time.monotonic() - started
-        # recounts take at most a quarter of the writer's time: a long one (many events in
-        # the dirty hours) spaces the next one out rather than stalling the batches
-        self._next_flush = time.monotonic() + max(self.flush_s, FLUSH_SPACING * took)
+        # a long recount (many events in the dirty hours) spaces the next one out: recounts
+        # then take at most a quarter of the time and leave the CPU to the batches
+        with self._cond:
+            self._next_flush = time.monotonic() + max(self.flush_s, FLUSH_SPACING * took)
 
 
 class Collector:

@@ -34,15 +34,41 @@ FROM read_parquet($files)
 HOUR = "make_timestamp(h * 3600000000)"
 
 
+SQL_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.uint64(): "UBIGINT",
+    pa.date32(): "DATE",
+    pa.timestamp("us"): "TIMESTAMP",
+}
+
+
+def temp_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
+    """TEMP TABLE `name` holding the rows of `table`, passed as list parameters.
+
+    Not `con.register`: binding a registered Arrow object failed now and then ("python_arrow_scan
+    does not exist") while another thread of the process used the catalog (DuckDB 2.0).
+    """
+    fields = list(table.schema)
+    types = [SQL_TYPES.get(f.type, "VARCHAR") for f in fields]  # VARCHAR: empty (null) columns
+    cols = ", ".join(
+        f"unnest(${i + 1}::{t}[]) AS {f.name}"
+        for i, (f, t) in enumerate(zip(fields, types, strict=True))
+    )
+    values = [table.column(f.name).to_pylist() for f in fields]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols}", values)
+
+
 def _set_hours(con: duckdb.DuckDBPyConnection, hours: Sequence[datetime]) -> None:
     """Temp table _hours(hour TIMESTAMP, h BIGINT hours since the epoch)."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _hours (hour TIMESTAMP, h BIGINT)")
     naive = [h.replace(tzinfo=None) for h in hours]
-    con.register("_hours_in", pa.table({"hour": pa.array(naive, pa.timestamp("us"))}))
+    temp_table(con, "_hours_in", pa.table({"hour": pa.array(naive, pa.timestamp("us"))}))
     con.execute(
-        "INSERT INTO _hours SELECT DISTINCT hour, epoch_us(hour) // 3600000000 FROM _hours_in"
+        "CREATE OR REPLACE TEMP TABLE _hours AS "
+        "SELECT DISTINCT hour, epoch_us(hour) // 3600000000 AS h FROM _hours_in"
     )
-    con.unregister("_hours_in")
+    con.execute("DROP TABLE _hours_in")
 
 
 def _set_pairs(
@@ -52,18 +78,18 @@ def _set_pairs(
 ) -> None:
     """Temp tables _sh(sensor_id, hour, h) of `pairs`, and _hours of their hours and `hours`."""
     _set_hours(con, [hour for _, hour in pairs] + list(hours))
-    con.execute("CREATE OR REPLACE TEMP TABLE _sh (sensor_id TEXT, hour TIMESTAMP, h BIGINT)")
     rows = pa.table(
         {
             "sensor_id": pa.array([s for s, _ in pairs], pa.string()),
             "hour": pa.array([h.replace(tzinfo=None) for _, h in pairs], pa.timestamp("us")),
         }
     )
-    con.register("_sh_in", rows)
+    temp_table(con, "_sh_in", rows)
     con.execute(
-        "INSERT INTO _sh SELECT DISTINCT sensor_id, hour, epoch_us(hour) // 3600000000 FROM _sh_in"
+        "CREATE OR REPLACE TEMP TABLE _sh AS SELECT DISTINCT sensor_id, hour, "
+        "epoch_us(hour) // 3600000000 AS h FROM _sh_in"
     )
-    con.unregister("_sh_in")
+    con.execute("DROP TABLE _sh_in")
 
 
 # registered parts holding rows of an hour of _sh / _hours: by time span, so a recount reads
@@ -163,7 +189,8 @@ def flush_dirty(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
     """Recount the per-sensor metrics of every dirty (sensor, hour), then the all-sensor
     metrics of every dirty hour, from one pass over their parts, and clear both marks
     (caller's transaction); the number of hours flushed."""
-    pairs = [(str(s), h) for s, h in con.execute("SELECT * FROM dirty_sensor_hours").fetchall()]
+    marks = con.execute("SELECT DISTINCT sensor_id, hour FROM dirty_sensor_hours").fetchall()
+    pairs = [(str(s), h) for s, h in marks]
     hours = [h for (h,) in con.execute("SELECT hour FROM dirty_hours").fetchall()]
     if not pairs and not hours:
         return 0
@@ -171,6 +198,8 @@ def flush_dirty(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
     _collect(con, lake, by_sensor=False)
     if pairs:
         _recount_sensors(con, lake)
+        # only the marks this transaction's snapshot saw: a batch registered meanwhile keeps
+        # its mark for the next flush
         con.execute(
             "DELETE FROM dirty_sensor_hours d WHERE EXISTS "
             "(SELECT 1 FROM _sh x WHERE x.sensor_id = d.sensor_id AND x.hour = d.hour)"

@@ -267,7 +267,7 @@ def _new_batches(
             "batch_id": pa.array([b.batch_id for b in batches], pa.string()),
         }
     )
-    con.register("_cand", cand)
+    metrics.temp_table(con, "_cand", cand)
     try:
         seen = {
             str(r[0])
@@ -279,7 +279,7 @@ def _new_batches(
             ).fetchall()
         }
     finally:
-        con.unregister("_cand")
+        con.execute("DROP TABLE _cand")
     out: list[PendingBatch] = []
     for b in batches:
         if b.source not in seen:
@@ -309,11 +309,11 @@ def _insert_batches(
 
 def _insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
     if rows.num_rows:
-        con.register("_rows", rows)
+        metrics.temp_table(con, "_rows", rows)
         try:
             con.execute(f"INSERT INTO {table} SELECT * FROM _rows")
         finally:
-            con.unregister("_rows")
+            con.execute("DROP TABLE _rows")
 
 
 def _parts_rows(published: Sequence[tuple[PendingBatch, list[Part]]]) -> pa.Table:
@@ -374,7 +374,7 @@ def _add_targets(
     candidates = pa.concat_tables(tables)
     if candidates.num_rows == 0:
         return
-    con.register("_dst", candidates)
+    metrics.temp_table(con, "_dst", candidates)
     try:
         con.execute(
             """INSERT INTO sensor_targets
@@ -383,11 +383,12 @@ def _add_targets(
                               AND t.dst_hi = d.dst_hi AND t.dst_lo = d.dst_lo)"""
         )
     finally:
-        con.unregister("_dst")
+        con.execute("DROP TABLE _dst")
 
 
 def _mark_dirty(con: duckdb.DuckDBPyConnection, stored: Sequence[PendingBatch]) -> None:
-    """Mark every (sensor, hour) and hour the batches touched for the next flush."""
+    """Mark every (sensor, hour) the batches touched for the next flush (which recounts the
+    all-sensor metrics of those hours too)."""
     pairs = sorted({(b.sensor_id, h) for b in stored for h in b.hours})
     marks = pa.table(
         {
@@ -395,18 +396,14 @@ def _mark_dirty(con: duckdb.DuckDBPyConnection, stored: Sequence[PendingBatch]) 
             "h": pa.array([h for _, h in pairs], pa.int64()),
         }
     )
-    con.register("_marks", marks)
-    try:
+    metrics.temp_table(con, "_marks", marks)
+    try:  # append only (see 10_core.sql): never conflicts with a concurrent flush
         con.execute(
-            "INSERT OR IGNORE INTO dirty_sensor_hours "
-            "SELECT DISTINCT sensor_id, make_timestamp(h * 3600000000) FROM _marks"
-        )
-        con.execute(
-            "INSERT OR IGNORE INTO dirty_hours "
-            "SELECT DISTINCT make_timestamp(h * 3600000000) FROM _marks"
+            "INSERT INTO dirty_sensor_hours "
+            "SELECT sensor_id, make_timestamp(h * 3600000000) FROM _marks"
         )
     finally:
-        con.unregister("_marks")
+        con.execute("DROP TABLE _marks")
 
 
 def _update_sensors(
@@ -425,7 +422,7 @@ def _update_sensors(
             "n": pa.array([p.rows for _, p in rows], pa.int64()),
         }
     )
-    con.register("_tot", totals)
+    metrics.temp_table(con, "_tot", totals)
     try:
         con.execute(
             "INSERT OR IGNORE INTO sensors (sensor_id, packets, created_at) "
@@ -445,7 +442,7 @@ def _update_sensors(
                WHERE sensors.sensor_id = a.sid"""
         )
     finally:
-        con.unregister("_tot")
+        con.execute("DROP TABLE _tot")
 
 
 def _bump_sensor(

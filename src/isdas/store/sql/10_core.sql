@@ -39,12 +39,13 @@ CREATE TABLE IF NOT EXISTS dirty_hours (
     hour        TIMESTAMP PRIMARY KEY
 );
 
--- (sensor, hour) whose per-sensor metrics must be recounted: collector batches only mark them
--- (in the transaction that registers their parts) and the collector's flusher recounts them
+-- (sensor, hour) whose per-sensor and all-sensor metrics must be recounted: collector batches
+-- only mark them (in the transaction that registers their parts) and the collector's flusher
+-- recounts them. Append-only, repeats allowed, no key: registering transactions only append
+-- and a flush deletes just the marks its snapshot saw, so the two can run concurrently.
 CREATE TABLE IF NOT EXISTS dirty_sensor_hours (
     sensor_id   TEXT,
-    hour        TIMESTAMP,
-    PRIMARY KEY (sensor_id, hour)
+    hour        TIMESTAMP
 );
 
 CREATE TABLE IF NOT EXISTS metrics_sensor (
