@@ -15,7 +15,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from isdas.sensor import wire
-from isdas.serve.collector import CollectorConfig, routes
+from isdas.serve.collector import Collector, CollectorConfig
 from isdas.settings import Settings
 from isdas.store import tokens
 from tests.sensor import procs
@@ -39,7 +39,8 @@ def make_batch(n: int, start_us: int, port0: int = 0) -> dict[str, np.ndarray]:
 
 class Server:
     def __init__(self, settings: Settings, config: CollectorConfig) -> None:
-        app = Starlette(routes=routes(settings, config))
+        self.collector = Collector(settings, config)
+        app = Starlette(routes=self.collector.routes(), lifespan=self.collector.lifespan)
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
