@@ -217,3 +217,30 @@ def test_research_networks_tagged_at_ingest(settings: Settings, tmp_path: Path) 
     ingest_paths(settings, "r1", [write_pcap(tmp_path / "r.pcap", pkts)])
     rows = sorted(lake_rows(settings), key=lambda r: r["ts"])
     assert [bool(r["tags"] & Tag.RESEARCH) for r in rows] == [True, False]
+
+
+def test_collector_batches_then_a_file_ingest_recount_exactly(
+    settings: Settings, two_sensors: dict[str, list[Path]]
+) -> None:
+    # batches registered the collector's way only leave dirty marks; the flush that ends a
+    # file ingest of another sensor in the same hours recounts them too
+    import numpy as np
+
+    from isdas.ingest import prepare_batch
+    from isdas.store import writes
+    from tests.serve.test_collector_metrics import mixed_batch
+
+    rng = np.random.default_rng(9)
+    batches = [
+        prepare_batch(settings, "c1", mixed_batch(rng, 300, int(T0 * 1e6)), f"b-c1-{i}", f"{i}")
+        for i in range(3)
+    ]
+    again = prepare_batch(settings, "c1", mixed_batch(rng, 300, int(T0 * 1e6)), "b-c1-0", "0")
+    assert writes.register_batches(settings, [*batches, again]) == [True, True, True, False]
+    assert writes.register_batches(settings, [batches[0]]) == [False]  # already registered
+    assert stored(settings) != recount(lake_rows(settings))  # deferred
+    report = ingest_paths(settings, "s1", two_sensors["s1"])
+    assert report.outcome == "ok"
+    rows = lake_rows(settings)
+    assert len(rows) == 900 + 800
+    assert stored(settings) == recount(rows)
