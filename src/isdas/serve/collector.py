@@ -43,8 +43,11 @@ from isdas.errors import InputError, IsdasError, PayloadTooLarge, StoreError, Va
 from isdas.sensor import wire
 from isdas.settings import Settings
 from isdas.store import tokens, writes
+from isdas.store.catalog import connect
 
 if TYPE_CHECKING:
+    import duckdb
+
     from isdas.store.writes import PendingBatch
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,7 @@ IngestFn = Callable[[Settings, str, wire.PacketBatch, str], object]
 BATCH_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 HEARTBEAT_MAX_BYTES = 64 * 1024
 LINGER_S = 0.25  # longest wait for batches still being prepared, to commit them together
+FLUSH_THREADS = 1  # DuckDB threads while the collector runs: recounts leave a core to batches
 FLUSH_SPACING = 3.0  # the pause after a metrics recount is at least this many times its length
 
 
@@ -278,27 +282,49 @@ class Committer:
             thread.join()
         atexit.unregister(self.stop)
 
-    def _take(self) -> list[tuple[PendingBatch, Future[bool]]] | None:
-        """The next group of batches; None once stopping with nothing left."""
+    def _wait_for_work(self) -> bool:
+        """Block until a batch is queued; False once stopping with nothing left."""
         with self._cond:
             while not (self._pending or self._stopping):
                 self._cond.wait()
-            linger = time.monotonic() + LINGER_S
+            if self._pending:
+                return True
+            self._writer_done = True
+            self._cond.notify_all()
+            return False
+
+    def _take(self, linger: float) -> list[tuple[PendingBatch, Future[bool]]]:
+        """Every queued batch, after waiting up to `linger` s for those being prepared."""
+        with self._cond:
+            deadline = time.monotonic() + linger
             while self._pending and self._preparing and not self._stopping:
-                if not self._cond.wait(max(0.0, linger - time.monotonic())):
+                if not self._cond.wait(max(0.0, deadline - time.monotonic())):
                     break
             taken, self._pending = self._pending, []
-            if not taken:
-                self._writer_done = True
-                self._cond.notify_all()
-                return None
             return taken
 
     def _run_writer(self) -> None:
-        while (taken := self._take()) is not None:
-            self._commit(taken)
+        while self._wait_for_work():
+            taken: list[tuple[PendingBatch, Future[bool]]] = []
+            try:
+                # the catalog opens while the rest of the group is still being prepared
+                with connect(self.settings) as con:
+                    con.execute(f"SET threads = {FLUSH_THREADS}")  # process-wide, see flush
+                    taken = self._take(LINGER_S)
+                    self._commit(con, taken)
+            except BaseException as exc:  # opening or closing the catalog failed
+                taken = taken or self._take(0.0)
+                self._fail(taken, exc)
 
-    def _commit(self, taken: list[tuple[PendingBatch, Future[bool]]]) -> None:
+    def _fail(self, taken: list[tuple[PendingBatch, Future[bool]]], exc: BaseException) -> None:
+        writes.abort_batches([p for p, _ in taken])
+        for _, future in taken:
+            if not future.done():
+                future.set_exception(exc)
+
+    def _commit(
+        self, con: duckdb.DuckDBPyConnection, taken: list[tuple[PendingBatch, Future[bool]]]
+    ) -> None:
         started = time.monotonic()
 
         def acknowledge(stored: list[bool]) -> None:
@@ -310,12 +336,10 @@ class Committer:
 
         try:
             batches = [p for p, _ in taken]
-            writes.register_batches(self.settings, batches, self.known, acknowledge)
+            writes.register_batches_on(con, batches, self.known, acknowledge)
             log.debug("%d batches registered in %.3f s", len(taken), time.monotonic() - started)
         except BaseException as exc:
-            for _, future in taken:
-                if not future.done():
-                    future.set_exception(exc)
+            self._fail(taken, exc)
 
     def _due(self) -> bool:
         """Whether to flush now (caller holds the lock); clears the dirty flag if so."""
@@ -343,7 +367,7 @@ class Committer:
     def _flush(self) -> None:
         started = time.monotonic()
         try:
-            hours = writes.flush_metrics(self.settings)
+            hours = writes.flush_metrics(self.settings, threads=FLUSH_THREADS)
             log.debug("metrics of %d hours recounted in %.2f s", hours, time.monotonic() - started)
         except IsdasError as exc:
             log.warning("metrics flush failed (retried in %g s): %s", self.flush_s, exc)

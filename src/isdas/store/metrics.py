@@ -45,19 +45,21 @@ SQL_TYPES = {
 
 
 def temp_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
-    """TEMP TABLE `name` holding the rows of `table`, passed as list parameters.
+    """TEMP TABLE `name` holding the rows of `table` (columns typed by SQL_TYPES; all-null
+    columns become VARCHAR).
 
     Not `con.register`: binding a registered Arrow object failed now and then ("python_arrow_scan
-    does not exist") while another thread of the process used the catalog (DuckDB 2.0).
+    does not exist") while another thread of the process used the catalog (DuckDB 2.0); an
+    Arrow relation inserted into a temporary table does not.
     """
-    fields = list(table.schema)
-    types = [SQL_TYPES.get(f.type, "VARCHAR") for f in fields]  # VARCHAR: empty (null) columns
-    cols = ", ".join(
-        f"unnest(${i + 1}::{t}[]) AS {f.name}"
-        for i, (f, t) in enumerate(zip(fields, types, strict=True))
-    )
-    values = [table.column(f.name).to_pylist() for f in fields]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols}", values)
+    types = [SQL_TYPES.get(f.type, "VARCHAR") for f in table.schema]
+    cols = ", ".join(f"{f.name} {t}" for f, t in zip(table.schema, types, strict=True))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({cols})")
+    if table.num_rows:
+        fixed = [pa.string() if f.type == pa.null() else f.type for f in table.schema]
+        con.from_arrow(
+            table.cast(pa.schema(list(zip(table.schema.names, fixed, strict=True))))
+        ).insert_into(name)
 
 
 def _set_hours(con: duckdb.DuckDBPyConnection, hours: Sequence[datetime]) -> None:

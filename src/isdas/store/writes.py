@@ -221,34 +221,53 @@ def register_batches(
     """Register many batches in one transaction (group commit); per batch, True if stored,
     False if it was already registered (its temporary parts are then deleted).
 
-    Per-sensor and all-sensor metrics are not recounted here: the touched (sensor, hour)s and
-    hours are marked dirty in the same transaction, for `flush_metrics`. A part is renamed
-    into place only once its batch is known to be new, so a registered part is never replaced.
+    Per-sensor and all-sensor metrics are not recounted here: the touched (sensor, hour)s are
+    marked dirty in the same transaction, for `flush_metrics`. A part is renamed into place
+    only once its batch is known to be new, so a registered part is never replaced.
     `committed(result)` is called as soon as the transaction is durable, before the catalog
     is closed (closing may checkpoint, which no acknowledgement needs to wait for).
     """
+    try:
+        with connect(settings) as con:
+            return register_batches_on(con, batches, known, committed)
+    finally:
+        abort_batches(batches)
+
+
+def register_batches_on(
+    con: duckdb.DuckDBPyConnection,
+    batches: Sequence[PendingBatch],
+    known: KnownTargets | None = None,
+    committed: Callable[[list[bool]], None] | None = None,
+) -> list[bool]:
+    """`register_batches` on an open catalog connection (the collector opens it while the
+    batches of a group are still being prepared)."""
     fresh: list[PendingBatch] = []
     known = known if known is not None else KnownTargets()
     try:
-        with connect(settings) as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                fresh = _new_batches(con, batches)
-                published = [(b, b.writer.commit()) for b in fresh]
-                _insert_batches(con, published, known)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            result = _flags(batches, fresh)
-            if committed is not None:
-                committed(result)
+        con.execute("BEGIN TRANSACTION")
+        try:
+            fresh = _new_batches(con, batches)
+            published = [(b, b.writer.commit()) for b in fresh]
+            _insert_batches(con, published, known)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        result = _flags(batches, fresh)
+        if committed is not None:
+            committed(result)
     finally:
-        for b in batches:
-            b.writer.abort()  # duplicates (and everything on failure); no-op once committed
+        abort_batches(batches)
     for b in fresh:
         known.add(b.sensor_id, b.targets)
     return result
+
+
+def abort_batches(batches: Sequence[PendingBatch]) -> None:
+    """Delete the temporary parts of `batches` (a no-op for the registered ones)."""
+    for b in batches:
+        b.writer.abort()
 
 
 def _flags(batches: Sequence[PendingBatch], fresh: Sequence[PendingBatch]) -> list[bool]:
@@ -461,10 +480,16 @@ def _bump_sensor(
     )
 
 
-def flush_metrics(settings: Settings) -> int:
-    """Recount all-sensor metrics for dirty hours; the number of hours flushed."""
+def flush_metrics(settings: Settings, threads: int | None = None) -> int:
+    """Recount the metrics of dirty (sensor, hour)s and hours; the number of hours flushed.
+
+    `threads` caps DuckDB's worker threads (a process-wide setting of the open catalog): the
+    collector recounts on one thread so that its registrations are never queued behind it.
+    """
     with connect(settings) as con:
         con.execute("SET enable_progress_bar = false")
+        if threads is not None:
+            con.execute(f"SET threads = {int(threads)}")
         return metrics.flush(con, settings.lake)
 
 
