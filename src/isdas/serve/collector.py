@@ -56,7 +56,6 @@ IngestFn = Callable[[Settings, str, wire.PacketBatch, str], object]
 BATCH_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 HEARTBEAT_MAX_BYTES = 64 * 1024
 LINGER_S = 0.25  # longest wait for batches still being prepared, to commit them together
-FLUSH_THREADS = 1  # DuckDB threads while the collector runs: recounts leave a core to batches
 FLUSH_SPACING = 3.0  # the pause after a metrics recount is at least this many times its length
 
 
@@ -78,6 +77,7 @@ class CollectorConfig:
     burst: float = 100.0
     auth_cache_s: float = 2.0
     flush_s: float = 2.0  # seconds between recounts of the metrics of acknowledged batches
+    duckdb_threads: int = 1  # while the collector writes: recounts leave the other cores free
 
     @classmethod
     def from_env(cls) -> CollectorConfig:
@@ -221,9 +221,10 @@ class Committer:
     in, and once at stop. Recounts run beside registrations and never delay an
     acknowledgement (see the append-only marks in store/sql/10_core.sql)."""
 
-    def __init__(self, settings: Settings, flush_s: float) -> None:
+    def __init__(self, settings: Settings, flush_s: float, threads: int = 1) -> None:
         self.settings = settings
         self.flush_s = flush_s
+        self.threads = threads
         self.known = writes.KnownTargets()  # shared with the threads preparing batches
         self._cond = threading.Condition()
         self._pending: list[tuple[PendingBatch, Future[bool]]] = []
@@ -309,7 +310,7 @@ class Committer:
             try:
                 # the catalog opens while the rest of the group is still being prepared
                 with connect(self.settings) as con:
-                    con.execute(f"SET threads = {FLUSH_THREADS}")  # process-wide, see flush
+                    con.execute(f"SET threads = {int(self.threads)}")  # process-wide, see flush
                     taken = self._take(LINGER_S)
                     self._commit(con, taken)
             except BaseException as exc:  # opening or closing the catalog failed
@@ -367,7 +368,7 @@ class Committer:
     def _flush(self) -> None:
         started = time.monotonic()
         try:
-            hours = writes.flush_metrics(self.settings, threads=FLUSH_THREADS)
+            hours = writes.flush_metrics(self.settings, threads=self.threads)
             log.debug("metrics of %d hours recounted in %.2f s", hours, time.monotonic() - started)
         except IsdasError as exc:
             log.warning("metrics flush failed (retried in %g s): %s", self.flush_s, exc)
@@ -392,7 +393,7 @@ class Collector:
         self._auth = _Auth(settings, config.auth_cache_s)
         self._buckets = _Buckets(config.rate_per_s, config.burst)
         self._lock = threading.Lock()  # serialises a replacement `ingest`
-        self.committer = Committer(settings, config.flush_s)
+        self.committer = Committer(settings, config.flush_s, config.duckdb_threads)
         self._acked = _Recent(100_000)
 
     def _store(self, sensor_id: str, batch_id: str, decoded: wire.Decoded) -> bool:
