@@ -57,12 +57,19 @@ def _is_lock_error(exc: Exception) -> bool:
     return any(m in text for m in markers)
 
 
+# DuckDB creates a database instance on the first connect of a process; a second thread
+# connecting meanwhile can get the instance before its Python table functions exist
+# ("python_arrow_scan does not exist"), so connects of this process go one at a time
+_CONNECT_LOCK = threading.Lock()
+
+
 def _open(path: Path, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
     deadline = time.monotonic() + wait
     delay = 0.02
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            with _CONNECT_LOCK:
+                return duckdb.connect(str(path), read_only=read_only)
         except duckdb.Error as exc:
             if not _is_lock_error(exc) or time.monotonic() > deadline:
                 raise StoreError(f"cannot open catalog {path}: {exc}") from exc

@@ -46,12 +46,7 @@ SQL_TYPES = {
 
 def temp_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
     """TEMP TABLE `name` holding the rows of `table` (columns typed by SQL_TYPES; all-null
-    columns become VARCHAR).
-
-    Not `con.register`: binding a registered Arrow object failed now and then ("python_arrow_scan
-    does not exist") while another thread of the process used the catalog (DuckDB 2.0); an
-    Arrow relation inserted into a temporary table does not.
-    """
+    columns become VARCHAR), for the statements of one transaction to join against."""
     types = [SQL_TYPES.get(f.type, "VARCHAR") for f in table.schema]
     cols = ", ".join(f"{f.name} {t}" for f, t in zip(table.schema, types, strict=True))
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({cols})")
