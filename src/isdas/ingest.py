@@ -130,16 +130,59 @@ def enrich(batch: PacketBatch, sensor_id: str, research: tuple[Network, ...] = (
     return pa.Table.from_pydict(arrays, schema=EVENT_SCHEMA)
 
 
+class _V4Countries:
+    """Countries of IPv4(-mapped) addresses already looked up in this process: sorted
+    addresses and their codes, replaced whole (so threads may read while one adds), emptied
+    past `limit` entries. Saves formatting and looking up the sources that recur."""
+
+    def __init__(self, limit: int = 1 << 20) -> None:
+        self.limit = limit
+        self.table: tuple[npt.NDArray[np.uint64], npt.NDArray[np.object_]] = (
+            np.empty(0, np.uint64),
+            np.empty(0, object),
+        )
+
+    def codes(self, uniq: npt.NDArray[np.uint64]) -> list[str]:
+        """Country code of each address of `uniq` (sorted, distinct)."""
+        keys, values = self.table
+        pos = np.minimum(np.searchsorted(keys, uniq), max(len(keys) - 1, 0))
+        hit = keys[pos] == uniq if len(keys) else np.zeros(len(uniq), bool)
+        out = np.empty(len(uniq), object)
+        out[hit] = values[pos[hit]]
+        missing = uniq[~hit]
+        if len(missing):
+            found = np.array(lookup_distinct(np.zeros(len(missing), np.uint64), missing), object)
+            out[~hit] = found
+            self._add(keys, values, missing, found)
+        return list(out)
+
+    def _add(
+        self,
+        keys: npt.NDArray[np.uint64],
+        values: npt.NDArray[np.object_],
+        new: npt.NDArray[np.uint64],
+        found: npt.NDArray[np.object_],
+    ) -> None:
+        if len(keys) + len(new) > self.limit:
+            keys, values = keys[:0], values[:0]
+        merged = np.concatenate((keys, new))
+        order = np.argsort(merged, kind="stable")
+        self.table = (merged[order], np.concatenate((values, found))[order])
+
+
+_V4_COUNTRIES = _V4Countries()
+
+
 def source_countries(
     hi: npt.NDArray[np.uint64], lo: npt.NDArray[np.uint64]
 ) -> tuple[npt.NDArray[np.int32], list[str]]:
     """Dictionary-encoded source countries (`knowledge.country.country_index`), with a fast
-    path for all-IPv4 batches: a plain sort of one column instead of a two-key lexsort."""
+    path for all-IPv4 batches: a plain sort of one column instead of a two-key lexsort, and
+    the countries of recurring sources taken from a process-wide table."""
     if len(lo) == 0 or hi.any():
         return country_index(hi, lo)
     uniq = _sorted_distinct(lo)
-    codes = lookup_distinct(np.zeros(len(uniq), np.uint64), uniq)
-    return np.searchsorted(uniq, lo).astype(np.int32), codes
+    return np.searchsorted(uniq, lo).astype(np.int32), _V4_COUNTRIES.codes(uniq)
 
 
 def _sorted_distinct(values: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
