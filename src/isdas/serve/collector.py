@@ -56,7 +56,8 @@ IngestFn = Callable[[Settings, str, wire.PacketBatch, str], object]
 BATCH_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 HEARTBEAT_MAX_BYTES = 64 * 1024
 LINGER_S = 0.25  # longest wait for batches still being prepared, to commit them together
-FLUSH_SPACING = 3.0  # the pause after a metrics recount is at least this many times its length
+FLUSH_SPACING = 3.0  # while batches come in, the pause after a recount is this times its length
+IDLE_S = 0.5  # no batch registered for this long: the collector is idle, recount at once
 
 
 class RateLimitError(IsdasError):
@@ -234,7 +235,9 @@ class Committer:
         self._writer_done = False
         self._final_done = False
         self._dirty = True  # marks a killed predecessor may have left
-        self._next_flush = 0.0
+        self._flushed_at = -1e9  # when the last recount ended (monotonic)
+        self._took = 0.0  # how long it took
+        self._last_commit = -1e9
 
     def start(self) -> None:
         """Start both threads (idempotent); the flusher first recovers what a crash left."""
@@ -331,6 +334,7 @@ class Committer:
         def acknowledge(stored: list[bool]) -> None:
             with self._cond:
                 self._dirty = True
+                self._last_commit = time.monotonic()
                 self._cond.notify_all()
             for (_, future), new in zip(taken, stored, strict=True):
                 future.set_result(new)
@@ -342,12 +346,20 @@ class Committer:
         except BaseException as exc:
             self._fail(taken, exc)
 
+    def _due_at(self) -> float:
+        """When the next recount may start: `flush_s` after the last one, and while batches
+        come in not before FLUSH_SPACING times its length (recounts then take at most a
+        quarter of the time and leave the CPU to the batches)."""
+        busy = self._flushed_at + FLUSH_SPACING * self._took
+        idle = self._last_commit + IDLE_S
+        return max(self._flushed_at + self.flush_s, min(busy, idle))
+
     def _due(self) -> bool:
         """Whether to flush now (caller holds the lock); clears the dirty flag if so."""
         final = self._stopping and self._writer_done
         if final and self._final_done:
             return False
-        if self._dirty and (final or time.monotonic() >= self._next_flush):
+        if self._dirty and (final or time.monotonic() >= self._due_at()):
             self._dirty = False
             self._final_done = final
             return True
@@ -361,7 +373,7 @@ class Committer:
                         return
                     if self._final_done:
                         return  # the final recount failed: the marks wait for the next start
-                    wait = self._next_flush - time.monotonic() if self._dirty else None
+                    wait = self._due_at() - time.monotonic() if self._dirty else None
                     self._cond.wait(None if wait is None else max(wait, 0.01))
             self._flush()
 
@@ -374,11 +386,9 @@ class Committer:
             log.warning("metrics flush failed (retried in %g s): %s", self.flush_s, exc)
             with self._cond:
                 self._dirty = True
-        took = time.monotonic() - started
-        # a long recount (many events in the dirty hours) spaces the next one out: recounts
-        # then take at most a quarter of the time and leave the CPU to the batches
         with self._cond:
-            self._next_flush = time.monotonic() + max(self.flush_s, FLUSH_SPACING * took)
+            self._flushed_at = time.monotonic()
+            self._took = self._flushed_at - started
 
 
 class Collector:
