@@ -244,6 +244,35 @@ def _burst(
     return score, np.full(obs.shape, warm) & floors, cm_keys, common
 
 
+RUN_SUM = ("cusum", "run_start", "run_excess", "run_peak", "quiet")
+RUN_UNION = ("ucusum", "u_start", "u_excess", "u_peak", "u_quiet")
+
+
+def _advance_run(
+    state: State, names: tuple[str, str, str, str, str], hour: int, inc: F64,
+    steps: tuple[F64, F64], quiet: B, p: Params,
+) -> tuple[B, B]:  # fmt: skip
+    """One hour of a CUSUM and its run statistics, held in the state arrays `names`
+    (cusum, start, excess, peak, quiet hours): `steps` are this hour's excess and peak
+    candidates; `quiet` marks hours that count towards a reset. Returns (active, reset)."""
+    cname, sname, ename, pname, qname = names
+    before = getattr(state, cname)
+    c = np.minimum(np.maximum(0.0, before + inc), p.cusum_cap)
+    started = (before <= 0) & (c > 0)
+    start = np.where(started, float(hour), np.where(c > 0, getattr(state, sname), -1.0))
+    active = c > 0
+    excess = np.where(active, getattr(state, ename) + steps[0], 0.0)
+    peak = np.where(active, np.maximum(getattr(state, pname), steps[1]), 0.0)
+    quiet_hours = np.where(quiet & active, getattr(state, qname) + 1, 0.0)
+    reset = quiet_hours >= p.quiet_reset
+    for arr in (c, excess, peak, quiet_hours):
+        arr[reset] = 0.0
+    start[reset] = -1.0
+    for name, arr in zip(names, (c, start, excess, peak, quiet_hours), strict=True):
+        setattr(state, name, arr)
+    return active, reset
+
+
 def _update_run(
     state: State,
     hour: int,
@@ -255,42 +284,15 @@ def _update_run(
     p: Params,
 ) -> None:
     """CUSUM and the run statistics (start, excess, peak distinct excess, per-sensor excess)."""
-    before = state.cusum
-    c = np.minimum(np.maximum(0.0, before + inc), p.cusum_cap)
-    started = (before <= 0) & (c > 0)
-    state.run_start = np.where(started, float(hour), np.where(c > 0, state.run_start, -1.0))
-    active = c > 0
-    state.run_excess = np.where(active, state.run_excess + obs - exp, 0.0)
-    state.run_peak = np.where(active, np.maximum(state.run_peak, dx), 0.0)
     quiet = obs - exp <= np.sqrt(exp) + 1
-    state.quiet = np.where(quiet & active, state.quiet + 1, 0.0)
-    reset = state.quiet >= p.quiet_reset
-    c[reset] = 0.0
-    for name in ("run_excess", "run_peak", "quiet"):
-        getattr(state, name)[reset] = 0.0
+    active, reset = _advance_run(state, RUN_SUM, hour, inc, (obs - exp, dx), quiet, p)
     kernels.run_sensor(state.run_sensor, cells[0], cells[1], cells[2], active, reset)
-    state.run_start[reset] = -1.0
-    state.cusum = c
 
 
 def _update_union_run(state: State, hour: int, g: F64, u_exp: F64, inc: F64, p: Params) -> None:
     """The union CUSUM and its run statistics (start, excess, peak excess, quiet hours)."""
-    before = state.ucusum
-    c = np.minimum(np.maximum(0.0, before + inc), p.cusum_cap)
-    started = (before <= 0) & (c > 0)
-    state.u_start = np.where(started, float(hour), np.where(c > 0, state.u_start, -1.0))
-    active = c > 0
     dx = g - u_exp
-    state.u_excess = np.where(active, state.u_excess + dx, 0.0)
-    state.u_peak = np.where(active, np.maximum(state.u_peak, dx), 0.0)
-    quiet = dx <= np.sqrt(u_exp) + 1
-    state.u_quiet = np.where(quiet & active, state.u_quiet + 1, 0.0)
-    reset = state.u_quiet >= p.quiet_reset
-    c[reset] = 0.0
-    for name in ("u_excess", "u_peak", "u_quiet"):
-        getattr(state, name)[reset] = 0.0
-    state.u_start[reset] = -1.0
-    state.ucusum = c
+    _advance_run(state, RUN_UNION, hour, inc, (dx, dx), dx <= np.sqrt(u_exp) + 1, p)
 
 
 def _recon(seen: F64, g: F64, g_exp: F64, up: B, p: Params) -> B:
