@@ -68,21 +68,6 @@ def _sorted_keys(state: State) -> tuple[I64, I64]:
     return cached
 
 
-def _known(state: State, frame: HourFrame) -> bool:
-    """Whether every key and sensor of the frame already has state (the usual case)."""
-    known = set(state.sensors)
-    if not known.issuperset(frame.sensors) or not known.issuperset(frame.health):
-        return False
-    _, ordered = _sorted_keys(state)
-    if ordered.size == 0:
-        return frame.keys.size == 0 and frame.union_keys.size == 0
-    for codes in (frame.keys, frame.union_keys):
-        pos = np.minimum(np.searchsorted(ordered, codes), ordered.size - 1)
-        if not bool(np.all(ordered[pos] == codes)):
-            return False
-    return True
-
-
 def dense(state: State, frame: HourFrame) -> tuple[F64, F64, F64]:
     """(x, packets, distinct) of the frame as dense arrays over the state's keys and sensors;
     also advances `state.seen` past the frame's rows."""
@@ -148,9 +133,8 @@ def union_gate(state: State, up: B, p: Params) -> bool:
 
 def step(state: State, frame: HourFrame, p: Params) -> HourView:
     """Advance the state by one hour; return what was seen and which tests fired."""
-    if not _known(state, frame):
-        grow(state, np.concatenate([frame.keys, frame.union_keys]), list(frame.sensors))
-        grow(state, np.zeros(0, dtype=np.int64), sorted(frame.health))
+    grow(state, np.concatenate([frame.keys, frame.union_keys]), list(frame.sensors))
+    grow(state, np.zeros(0, dtype=np.int64), sorted(frame.health))
     x, pk, g = dense(state, frame)
     healthy = health_gate(state, frame, p)
     union_ok = union_gate(state, healthy, p)
