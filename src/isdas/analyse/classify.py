@@ -48,7 +48,7 @@ def classify(batch: Columns) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint
     return cls, tags
 
 
-def _hash(*cols: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
+def mix64(*cols: npt.NDArray[Any]) -> npt.NDArray[np.uint64]:
     """One 64-bit mix of several integer columns (collisions only merge groups, rarely)."""
     out = np.zeros(cols[0].shape, dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -65,14 +65,14 @@ def flood_mask(batch: Columns, scan: npt.NDArray[np.bool_]) -> npt.NDArray[np.bo
     if rows.size < FLOOD_PER_MINUTE:
         return out
     minute = batch["ts_us"][rows] // 60_000_000
-    dst = _hash(batch["dst_hi"][rows], batch["dst_lo"][rows])
-    group = _hash(dst, batch["proto"][rows], batch["dport"][rows], minute)
+    dst = mix64(batch["dst_hi"][rows], batch["dst_lo"][rows])
+    group = mix64(dst, batch["proto"][rows], batch["dport"][rows], minute)
     # cheap superset first: packets per hashed bucket
     bucket = (group % np.uint64(_BUCKETS)).astype(np.int64)
     busy = np.bincount(bucket, minlength=_BUCKETS)[bucket] >= FLOOD_PER_MINUTE
     if not busy.any():
         return out
-    src = _hash(batch["src_hi"][rows], batch["src_lo"][rows])
+    src = mix64(batch["src_hi"][rows], batch["src_lo"][rows])
     g, s = group[busy], src[busy]
     pairs = np.unique(np.stack([g, s], axis=1), axis=0)
     groups, counts = np.unique(pairs[:, 0], return_counts=True)

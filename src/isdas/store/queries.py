@@ -107,7 +107,7 @@ def _add_range_sources(
     """Exact distinct sources over the whole range for each row's key, counted in the lake."""
     for r in rows:
         r["sources"] = 0
-    files = _parts_between(con, settings, lo, hi)
+    files = parts_between(con, settings, lo, hi)
     if not rows or not files:
         return
     keys = [(r["proto"], r["port"]) for r in rows]
@@ -131,9 +131,10 @@ def _add_range_sources(
         r["sources"] = int(counts.get((r["proto"], r["port"]), 0))
 
 
-def _parts_between(
+def parts_between(
     con: duckdb.DuckDBPyConnection, settings: Settings, lo: datetime, hi: datetime
 ) -> list[str]:
+    """Lake files of the parts holding events in [lo, hi) (naive UTC)."""
     found = con.execute(
         "SELECT path FROM parts WHERE max_ts >= ? AND min_ts < ? ORDER BY path", [lo, hi]
     ).fetchall()

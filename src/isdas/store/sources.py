@@ -13,10 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from isdas.analyse.classify import mix64
 from isdas.analyse.profile import horizontal_threshold, profile
 from isdas.models import format_addr
 from isdas.settings import Settings
 from isdas.store.catalog import connect
+from isdas.store.queries import parts_between
 
 TRIPLES_SQL = """
 SELECT src_hi, src_lo, dport, dst_hi, dst_lo, count(*) AS packets, any_value(country) AS country
@@ -52,12 +54,7 @@ def scan_sources(
         if span is None:
             return [], {"sources": 0}
         lo, hi = span
-        files = [
-            str(settings.lake / p)
-            for (p,) in con.execute(
-                "SELECT path FROM parts WHERE max_ts >= ? AND min_ts < ? ORDER BY path", [lo, hi]
-            ).fetchall()
-        ]
+        files = parts_between(con, settings, lo, hi)
         row = con.execute("SELECT coalesce(sum(addresses), 0) FROM sensors").fetchone()
         monitored = int(row[0]) if row else 0
         if not files:
@@ -72,11 +69,8 @@ def _profiled(
     hi_, lo_ = np.asarray(t["src_hi"], np.uint64), np.asarray(t["src_lo"], np.uint64)
     if hi_.size == 0:
         return [], {"sources": 0}
-    with np.errstate(over="ignore"):
-        src = lo_ ^ (hi_ * np.uint64(0x9E3779B97F4A7C15))
-        dst = np.asarray(t["dst_lo"], np.uint64) ^ (
-            np.asarray(t["dst_hi"], np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-        )
+    src = mix64(hi_, lo_)
+    dst = mix64(np.asarray(t["dst_hi"], np.uint64), np.asarray(t["dst_lo"], np.uint64))
     dport = np.asarray(t["dport"], np.int64)
     prof = profile(src, dst, dport, monitored)
     idx = np.searchsorted(prof.source, src)
