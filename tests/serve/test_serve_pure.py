@@ -99,3 +99,14 @@ def test_session_cookie_is_signed_and_expires() -> None:
     assert not valid_session("other", value, now=1001.0)
     assert not valid_session("tok", value, now=1000.0 + 13 * 3600)
     assert not valid_session("tok", value.replace(".", ".0"), now=1001.0)
+
+
+def test_integer_parameter_refuses_what_int_would_choke_on() -> None:
+    # found by hypothesis in a clean-clone run: "0\x1f" passed the digit check, then int() raised
+    # (strip() removes \x1f, int() does not): now the stripped text is what is checked and parsed
+    with pytest.raises(InputError, match="limit must be between 1 and 1000, not 0"):
+        params.integer({"limit": "0\x1f"}, "limit", 10, 1, 1000)
+    for raw in ("²", "1_0", "+-3", "\x1f"):
+        with pytest.raises(InputError, match="limit must be an integer"):
+            params.integer({"limit": raw}, "limit", 10, 1, 1000)
+    assert params.integer({"limit": " 7 "}, "limit", 10, 1, 1000) == 7

@@ -6,12 +6,15 @@ failure is an `isdas.errors.InputError` (400) naming the parameter and what is a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from isdas.errors import InputError, NotFound
 from isdas.models import PROTO_NUMBERS
+
+INTEGER_RE = re.compile(r"-?[0-9]+")
 
 MAX_LIMIT = 1000
 MAX_OFFSET = 100_000
@@ -58,9 +61,12 @@ def integer(query: Mapping[str, str], name: str, default: int, low: int, high: i
     raw = query.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.strip().lstrip("-").isdigit() or len(raw) > 12:
+    text = raw.strip()
+    # ASCII digits only: str.isdigit() also accepts "²", and strip() removes control
+    # characters such as \x1f that int() refuses
+    if not INTEGER_RE.fullmatch(text) or len(raw) > 12:
         raise InputError(f"{name} must be an integer, not {raw[:40]!r}")
-    value = int(raw)
+    value = int(text)
     if not low <= value <= high:
         raise InputError(f"{name} must be between {low} and {high}, not {value}")
     return value
